@@ -1,0 +1,31 @@
+"""The luma thumbnail the picture detectors compare: grey, area-downscaled.
+
+Downscaling by area averages out capture noise and makes per-frame work small; detectors
+that compare pictures (freeze, motion) and measure darkness (black) all use this one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+THUMBNAIL_WIDTH = 80
+"""Width in pixels of the thumbnail; height keeps the aspect ratio."""
+
+
+def luma_thumbnail(image: np.ndarray, width: int = THUMBNAIL_WIDTH) -> np.ndarray:
+    """Grey (BT.601 luma) version of a BGR ``image``, area-downscaled to ``width`` pixels."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    height, full_width = grey.shape
+    if full_width <= width:
+        return grey
+    size = (width, max(1, round(height * width / full_width)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def mean_absolute_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute pixel difference of two luma images, as a fraction of full scale (0..1).
+
+    This is FFmpeg freezedetect's MAFD for 8-bit luma.
+    """
+    return float(cv2.absdiff(a, b).mean()) / 255.0

@@ -1,0 +1,33 @@
+"""Detectors by name, built from settings mappings (rig files, the command line)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from detectors.black import BlackDetector
+from detectors.freeze import FreezeDetector
+from detectors.protocol import Detector
+from detectors.settings import SettingsError, settings_from_mapping
+
+DETECTORS: dict[str, type] = {
+    FreezeDetector.name: FreezeDetector,
+    BlackDetector.name: BlackDetector,
+}
+"""Every detector onglass has, by its contract name."""
+
+
+def build_detector(name: str, settings: Mapping[str, Any] | None = None) -> Detector:
+    """A new detector ``name`` configured from ``settings`` (field name -> value)."""
+    if name not in DETECTORS:
+        raise SettingsError(f"unknown detector {name!r} (known: {', '.join(sorted(DETECTORS))})")
+    cls = DETECTORS[name]
+    return cls(settings_from_mapping(cls.Settings, settings, name))
+
+
+def build_detectors(
+    names: list[str], settings: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Detector]:
+    """New detectors for ``names``, each with its own entry of ``settings``."""
+    settings = settings or {}
+    return [build_detector(name, settings.get(name)) for name in names]

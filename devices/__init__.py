@@ -1,0 +1,1 @@
+"""Device control: key names, transports, device profiles and the virtual device."""

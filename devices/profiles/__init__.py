@@ -1,0 +1,1 @@
+"""Device profiles: how onglass's key names map onto one family of devices."""

@@ -1,0 +1,1 @@
+"""The virtual device: a simulated TV app that speaks real control protocols."""

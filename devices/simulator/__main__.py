@@ -1,0 +1,5 @@
+import sys
+
+from devices.simulator.serve import main
+
+sys.exit(main())

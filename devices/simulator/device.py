@@ -1,0 +1,134 @@
+"""The virtual device as a whole: app + HDMI output loop + ADB endpoint."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from devices.simulator.adbd import AdbDaemon
+from devices.simulator.app import VirtualApp
+from devices.simulator.content import default_titles
+from devices.simulator.faults import FaultSchedule
+from devices.simulator.hdmi_out import MpegTsOutput
+from devices.simulator.shell import DeviceShell
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """How a virtual device is set up.
+
+    Attributes:
+        width, height: output picture size in pixels.
+        fps: output frame rate in frames per second.
+        faults: the fault schedule (times from the start of playback).
+        adb_port: TCP port of the ADB endpoint on 127.0.0.1 (0 picks a free one).
+        stream_port: UDP port on 127.0.0.1 the MPEG-TS goes to (0 picks a free one).
+    """
+
+    width: int = 640
+    height: int = 360
+    fps: int = 25
+    faults: FaultSchedule = FaultSchedule()
+    adb_port: int = 0
+    stream_port: int = 0
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class VirtualDevice:
+    """A running virtual device: renders in real time, streams, answers ADB."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        titles = default_titles(config.width, config.height)
+        self.app = VirtualApp(titles, config.faults, config.width, config.height, config.fps)
+        self.adbd = AdbDaemon(DeviceShell(self.app), port=config.adb_port)
+        port = config.stream_port or free_udp_port()
+        self.stream_url = f"udp://127.0.0.1:{port}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.late_frames = 0
+
+    @property
+    def adb_address(self) -> str:
+        return self.adbd.address
+
+    def start(self) -> None:
+        """Start the ADB endpoint and the real-time output loop."""
+        self.adbd.start()
+        output = MpegTsOutput(
+            f"{self.stream_url}?pkt_size=1316",
+            self.config.width,
+            self.config.height,
+            self.config.fps,
+        )
+        self._thread = threading.Thread(
+            target=self._run, args=(output,), name="hdmi-out", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, output: MpegTsOutput) -> None:
+        interval = 1.0 / self.config.fps
+        deadline = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                image, audio = self.app.render()
+                output.write(image, audio)
+                deadline += interval
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                elif delay < -1.0:  # fell far behind (machine overloaded): restart the pace
+                    self.late_frames += 1
+                    deadline = time.monotonic()
+        finally:
+            output.close()
+
+    def stop(self) -> None:
+        """Stop streaming and close the ADB endpoint."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.adbd.stop()
+
+
+def render_playback(
+    path: str,
+    title: str,
+    seconds: float,
+    faults: FaultSchedule | None = None,
+    config: SimulatorConfig | None = None,
+) -> None:
+    """Write ``seconds`` of the player playing ``title`` (with ``faults``) to an MPEG-TS file.
+
+    Renders as fast as the machine allows, not in real time: for test media and corpora.
+    """
+    config = config or SimulatorConfig()
+    app = VirtualApp(
+        default_titles(config.width, config.height),
+        faults or FaultSchedule(),
+        config.width,
+        config.height,
+        config.fps,
+    )
+    names = [t.name for t in app.titles]
+    if title not in names:
+        raise ValueError(f"unknown title {title!r} (known: {', '.join(names)})")
+    app.launch()
+    for _ in range(names.index(title)):
+        app.press("DOWN")
+    app.press("OK")
+    app.press("PLAY")
+    output = MpegTsOutput(path, config.width, config.height, config.fps)
+    try:
+        for _ in range(round(seconds * config.fps)):
+            output.write(*app.render())
+    finally:
+        output.close()
