@@ -7,6 +7,12 @@ slow fade or pan still counts as change. The comparison is the mean absolute dif
 still; a changed frame becomes the new reference. A run of still frames lasting at least
 ``min_duration_s`` is a freeze, from the first repeated frame to the first changed one.
 
+When a still run ends before ``min_duration_s``, the reference is re-anchored on the
+earliest recent frame that every later frame (the new one included) stays within ``noise``
+of, instead of on the new frame alone. Without this, a freeze that begins during slow
+motion is anchored on the last moving frame, the encoder's refinement of the frozen picture
+drifts past ``noise`` a few frames in, and the reported start comes several frames late.
+
 A still run on a *flat* picture (luma standard deviation below ``flat_level``: black, a
 uniform fill) is not a freeze: nothing in it could move, and black is the ``black``
 detector's to report.
@@ -72,6 +78,7 @@ class FreezeDetector:
         self._reference_flat = False
         self._run_start: float | None = None
         self._run_max_mafd = 0.0
+        self._history: list[tuple[float, np.ndarray]] = []  # frames since the reference
         self._last_t: float | None = None
         self._frame_interval = 0.04
 
@@ -92,10 +99,32 @@ class FreezeDetector:
                 self._run_max_mafd = mafd
             else:
                 self._run_max_mafd = max(self._run_max_mafd, mafd)
+            if len(self._history) < self._history_limit:
+                self._history.append((item.t, thumb))
             return []
         events = self._close_run(item.t)
-        self._reset_reference(thumb, item.t)
+        if events or len(self._history) >= self._history_limit:
+            self._reset_reference(thumb, item.t)
+        else:
+            self._reanchor([*self._history, (item.t, thumb)])
         return events
+
+    @property
+    def _history_limit(self) -> int:
+        return max(2, round(self.settings.min_duration_s / self._frame_interval) + 1)
+
+    def _reanchor(self, frames: list[tuple[float, np.ndarray]]) -> None:
+        """Reference := earliest of ``frames`` that all later ones stay within noise of."""
+        noise = self.settings.noise
+        for k, (t, thumb) in enumerate(frames):
+            diffs = [mean_absolute_difference(later, thumb) for _, later in frames[k + 1 :]]
+            if all(d <= noise for d in diffs):
+                self._reset_reference(thumb, t)
+                self._history = frames[k + 1 :]
+                if diffs:
+                    self._run_start = frames[k + 1][0]
+                    self._run_max_mafd = max(diffs)
+                return
 
     def flush(self) -> list[Event]:
         if self._last_t is None:
@@ -109,6 +138,7 @@ class FreezeDetector:
         self._reference_t = t
         self._reference_flat = float(thumb.std()) / 255.0 < self.settings.flat_level
         self._run_start = None
+        self._history = []
 
     def _close_run(self, end: float) -> list[Event]:
         start = self._run_start

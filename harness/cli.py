@@ -1,0 +1,144 @@
+"""The ``onglass`` command: ``sim``, ``render`` and ``analyze``.
+
+Every command exits 2 with a one-line ``error:`` message on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import yaml
+
+from detectors.registry import DETECTORS, build_detectors
+from detectors.settings import SettingsError
+from devices.simulator.device import render_playback
+from devices.simulator.faults import FaultSchedule, FaultSpecError
+from devices.simulator.serve import add_arguments as add_sim_arguments
+from devices.simulator.serve import config_from_args, serve
+from harness.analyze import analyze_file
+from harness.errors import MediaError
+from reports.analysis_json import analysis_document, write_analysis
+
+
+class UsageError(Exception):
+    """Bad command-line input; printed as one line, exit code 2."""
+
+
+def _parse_sets(values: list[str]) -> dict[str, dict[str, object]]:
+    """``freeze.noise=0.004`` options -> {"freeze": {"noise": 0.004}}."""
+    settings: dict[str, dict[str, object]] = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        detector, dot, field = key.partition(".")
+        if not sep or not dot or not field:
+            raise UsageError(
+                f"--set {text!r}: expected DETECTOR.FIELD=VALUE, e.g. freeze.noise=0.004"
+            )
+        settings.setdefault(detector, {})[field] = yaml.safe_load(value)
+    return settings
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    names = (
+        [n.strip() for n in args.detectors.split(",") if n.strip()]
+        if args.detectors
+        else list(DETECTORS)
+    )
+    settings = _parse_sets(args.set)
+    unused = sorted(set(settings) - set(names))
+    if unused:
+        raise UsageError(f"--set {unused[0]}.*: detector {unused[0]!r} is not in --detectors")
+    try:
+        detectors = build_detectors(names, settings)
+    except SettingsError as error:
+        raise UsageError(f"--detectors/--set: {error}") from None
+
+    def progress(done: float, total: float | None) -> None:
+        of = f" of {total:.1f} s" if total else " s"
+        print(f"onglass analyze: {done:.1f}{of} analysed", file=sys.stderr, flush=True)
+
+    media, events, stats = analyze_file(args.media, detectors, None if args.quiet else progress)
+    write_analysis(args.json, analysis_document(media, events, stats))
+    if not args.quiet:
+        print(
+            f"onglass analyze: {len(events)} event(s) in {args.media} "
+            f"({stats['video_frames']} frames, {stats['speed_x_realtime']}x real time)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return serve(config)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    try:
+        faults = FaultSchedule.parse(args.faults)
+    except FaultSpecError as error:
+        raise UsageError(f"--faults: {error}") from None
+    if args.seconds <= 0:
+        raise UsageError(f"--seconds: must be > 0, got {args.seconds}")
+    try:
+        render_playback(args.output, args.title, args.seconds, faults)
+    except ValueError as error:
+        raise UsageError(f"--title: {error}") from None
+    print(
+        f"onglass render: wrote {args.seconds:g} s of {args.title!r} to {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onglass", description="Eyes-on-glass release testing.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    analyze = commands.add_parser("analyze", help="run detectors over a recording or media file")
+    analyze.add_argument("media", help="media file (any format FFmpeg reads)")
+    analyze.add_argument("--json", required=True, help="where to write the analysis ('-' = stdout)")
+    analyze.add_argument(
+        "--detectors", default="", help=f"comma-separated ({', '.join(DETECTORS)}; default all)"
+    )
+    analyze.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="DETECTOR.FIELD=VALUE",
+        help="override a detector threshold, e.g. --set freeze.min_duration_s=0.5",
+    )
+    analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    analyze.set_defaults(run=_cmd_analyze)
+
+    sim = commands.add_parser(
+        "sim", help="run the virtual device standalone and print its endpoints"
+    )
+    add_sim_arguments(sim)
+    sim.set_defaults(run=_cmd_sim)
+
+    render = commands.add_parser("render", help="write the virtual device's playback to a file")
+    render.add_argument("output", help="MPEG-TS file to write")
+    render.add_argument("--title", default="Big Buck Bunny", help="catalogue title to play")
+    render.add_argument("--seconds", type=float, default=20.0, help="length in seconds")
+    render.add_argument("--faults", default="", help="fault schedule, e.g. 'freeze@8s+2s'")
+    render.set_defaults(run=_cmd_render)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, MediaError) as error:
+        print(f"onglass {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
