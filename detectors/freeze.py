@@ -90,8 +90,9 @@ class FreezeDetector:
             self._frame_interval = item.t - self._last_t
         self._last_t = item.t
         if self._reference is None or thumb.shape != self._reference.shape:
+            events = self._close_run(item.t) if self._reference is not None else []
             self._reset_reference(thumb, item.t)
-            return []
+            return events
         mafd = mean_absolute_difference(thumb, self._reference)
         if mafd <= self.settings.noise:
             if self._run_start is None:

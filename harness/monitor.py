@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from detectors.event import Event
 from detectors.media import AudioChunk, VideoFrame
 from detectors.protocol import Detector
+from detectors.settings import require
 from harness.capture.base import Capture
 from harness.errors import NoSignal, PlaybackNotStarted
 from harness.expectations import Expectations, Verdict
@@ -45,6 +46,21 @@ class MonitorSettings:
     """Seconds of media a lagging detector may fall behind before items are dropped."""
     ring_buffer_s: float = 3.0
     """Seconds of recent video and audio kept in memory for evidence."""
+
+    def __post_init__(self) -> None:
+        for name in ("expect_margin_s", "max_stall_s"):
+            require(
+                getattr(self, name) >= 0, name, f"must be >= 0 seconds, got {getattr(self, name)}"
+            )
+        for name in ("no_signal_timeout_s", "queue_seconds", "ring_buffer_s"):
+            require(
+                getattr(self, name) > 0, name, f"must be > 0 seconds, got {getattr(self, name)}"
+            )
+        require(
+            self.max_missing_frames >= 0,
+            "max_missing_frames",
+            f"must be >= 0 frames, got {self.max_missing_frames}",
+        )
 
 
 @dataclass

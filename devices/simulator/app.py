@@ -245,13 +245,20 @@ class VirtualApp:
         return image, audio
 
     def _faulted_index(self, position: int, clock: float) -> int:
-        """Content frame shown at ``position`` once drop / repeat faults are applied."""
-        for kind, sign in (("repeat", -1), ("drop", 1)):
+        """Content frame shown at ``position`` once drop / repeat faults are applied.
+
+        Every ``value``-th slot of the window (from its first slot) is affected. ``repeat``
+        shows the previous frame again there (k-1, k-1, k+1); ``drop`` shows the next frame
+        early (k-1, k+1, k+1). Either way one source frame is never shown and one is shown
+        twice, and the picture stays in sync with the sound; the order tells them apart.
+        """
+        for kind, shift in (("repeat", -1), ("drop", 1)):
             fault = self.faults.active(kind, clock)
             if fault is not None:
                 every = max(1, int(fault.value or 5))
-                slots = int((clock - fault.start_s) * self.fps + 1e-6)
-                position += sign * (slots // every + 1)
+                slot = int((clock - fault.start_s) * self.fps + 1e-6)
+                if slot % every == 0:
+                    position += shift
         return position
 
     def _apply_picture_faults(self, player: _Player, image: np.ndarray, clock: float) -> np.ndarray:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 FAULT_KINDS: dict[str, str] = {
     "freeze": "the picture holds its last frame; audio goes on",
     "black": "the picture is black; audio goes on",
-    "drop": "every VALUE-th frame (default 5) is skipped, the picture jumps one frame ahead",
-    "repeat": "every VALUE-th frame (default 5) shows the previous frame again",
+    "drop": "every VALUE-th frame (default 5) is skipped: the next one comes early and shows twice",
+    "repeat": "every VALUE-th frame (default 5) shows the previous one again; its own is skipped",
 }
 """Fault kinds the virtual device knows, with what each does to the output."""
 
@@ -52,6 +52,13 @@ class Fault:
     def active(self, t: float) -> bool:
         """Whether playback time ``t`` (seconds) lies in this fault's window."""
         return self.start_s <= t < self.end_s
+
+
+def _plain(number: float) -> str:
+    """``number`` in plain decimal notation (never exponent form), shortest exact."""
+    return (
+        format(number, "f").rstrip("0").rstrip(".") if number != int(number) else str(int(number))
+    )
 
 
 def _seconds(number: str, unit: str | None) -> float:
@@ -116,8 +123,8 @@ class FaultSchedule:
     def __str__(self) -> str:
         parts = []
         for f in self.faults:
-            value = "" if f.value is None else f":{f.value:g}"
-            parts.append(f"{f.kind}@{f.start_s:g}s+{f.duration_s:g}s{value}")
+            value = "" if f.value is None else f":{_plain(f.value)}"
+            parts.append(f"{f.kind}@{_plain(f.start_s)}s+{_plain(f.duration_s)}s{value}")
         return ",".join(parts)
 
     def __bool__(self) -> bool:
