@@ -252,6 +252,8 @@ class Monitor:
         """Stop the capture, finish every detector and judge every event (idempotent)."""
         if self._report is not None:
             return self._report
+        live = not self.capture.ended.is_set()  # a file that ended is not a stalled source
+        silent = self.capture.clock.seconds_since_last_frame() if live else None
         self.capture.stop()
         for worker in [*self._workers, self._probe_worker]:
             worker.queue.put(_END)
@@ -264,11 +266,12 @@ class Monitor:
         )
         events = sorted((e for w in self._workers for e in w.events), key=lambda e: e.start)
         report.events = [JudgedEvent(e, self.expectations.verdict(e)) for e in events]
-        report.infrastructure = self._infrastructure_problems()
+        report.infrastructure = self._infrastructure_problems(silent)
         self._report = report
         return report
 
-    def _infrastructure_problems(self) -> list[str]:
+    def _infrastructure_problems(self, silent_s: float | None) -> list[str]:
+        """Lab problems; ``silent_s``: seconds without video when the test ended (live only)."""
         health = self.capture.health
         problems: list[str] = []
         if health.video_frames == 0:
@@ -279,6 +282,11 @@ class Monitor:
             problems.append(
                 f"capture lost {health.missing_frames} frame(s) in {len(health.gaps)} gap(s), "
                 f"first at {first_t:.2f} s (allowed: {self.settings.max_missing_frames})"
+            )
+        if health.video_frames and silent_s is not None and silent_s > self.settings.max_stall_s:
+            problems.append(
+                f"capture stalled: no video for the last {silent_s:.2f} s "
+                f"(since {self.capture.clock.latest_frame_t:.2f} s)"
             )
         stalls = [(t, s) for t, s in health.stalls if s > self.settings.max_stall_s]
         if stalls:

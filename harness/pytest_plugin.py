@@ -24,6 +24,7 @@ import pytest
 
 from devices.device import Device, KeyPress
 from devices.simulator.faults import FaultSchedule, FaultSpecError
+from devices.transports.base import TransportError
 from harness.errors import DefectFound, InfrastructureError
 from harness.monitor import Monitor, MonitorReport
 from harness.rig import RigError, load_rig
@@ -157,11 +158,25 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
+BROKEN = ("onglass_outcome", "broken")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo
 ) -> Iterator[pytest.TestReport]:
+    """Mark failures caused by the lab (InfrastructureError, TransportError) as broken."""
     report = yield
     if report.when == "call":
         item.onglass_failed = report.failed  # type: ignore[attr-defined]
+    infrastructure = (InfrastructureError, TransportError)
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(infrastructure):
+        report.user_properties.append(BROKEN)
     return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """Broken tests show as ``B`` / ``BROKEN`` and are counted apart from product failures."""
+    if report.failed and BROKEN in report.user_properties:
+        return "broken", "B", "BROKEN"
+    return None

@@ -1,0 +1,97 @@
+"""The monitor on real captures: verdicts against expectations, and infrastructure problems."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from detectors.registry import build_detectors
+from devices.simulator.device import SimulatorConfig, VirtualDevice, free_udp_port, render_playback
+from devices.simulator.faults import FaultSchedule
+from harness.capture import FileCapture, StreamCapture
+from harness.errors import NoSignal, PlaybackNotStarted
+from harness.expectations import Verdict
+from harness.monitor import Monitor, MonitorSettings
+
+
+@pytest.fixture(scope="module")
+def frozen_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("media") / "frozen.ts"
+    render_playback(str(path), "Big Buck Bunny", 8.0, FaultSchedule.parse("freeze@3s+2s"))
+    return path
+
+
+def _monitor(capture, **settings) -> Monitor:
+    return Monitor(capture, build_detectors(["freeze", "black"]), MonitorSettings(**settings))
+
+
+def test_unexpected_freeze_is_a_defect(frozen_file):
+    monitor = _monitor(FileCapture(frozen_file, realtime=True))
+    monitor.start()
+    start = monitor.wait_for_playback(timeout=5)
+    assert start < 0.5
+    monitor.capture.wait_until_ended(20)
+    report = monitor.finish()
+    assert report.infrastructure == []
+    assert [e.detector for e in report.defects] == ["freeze"]
+    assert abs(report.defects[0].start - 3.0) <= 0.1
+    message = report.defect_message()
+    offset = re.search(r"freeze .*\(playback \+([\d.]+) s\)", message)
+    assert offset and abs(float(offset.group(1)) - 3.0) <= 0.1, message
+
+
+def test_freeze_inside_an_expected_window_is_expected(frozen_file):
+    monitor = _monitor(FileCapture(frozen_file, realtime=True))
+    monitor.start()
+    monitor.wait_for_playback(timeout=5)
+    while monitor.now() < 2.8:
+        time.sleep(0.02)
+    with monitor.expect("still"):
+        while monitor.now() < 5.0:
+            time.sleep(0.02)
+    monitor.capture.wait_until_ended(20)
+    report = monitor.finish()
+    assert report.defects == []
+    assert [j.verdict for j in report.events if j.event.detector == "freeze"] == [Verdict.EXPECTED]
+
+
+def test_no_signal_is_an_infrastructure_problem():
+    capture = StreamCapture(f"udp://127.0.0.1:{free_udp_port()}", read_timeout_s=0.3)
+    monitor = _monitor(capture)
+    monitor.start()
+    with pytest.raises(NoSignal, match="no video"):
+        monitor.wait_for_signal(timeout_s=1.5)
+    report = monitor.finish()
+    assert any("no signal" in p for p in report.infrastructure)
+
+
+def test_playback_that_never_starts_fails(frozen_file, tmp_path):
+    still = tmp_path / "still.ts"
+    render_playback(str(still), "Big Buck Bunny", 3.0, FaultSchedule.parse("freeze@0s+3s"))
+    monitor = _monitor(FileCapture(still, realtime=True))
+    monitor.start()
+    with pytest.raises(PlaybackNotStarted, match="no moving picture"):
+        monitor.wait_for_playback(timeout=2)
+    monitor.finish()
+
+
+def test_device_that_stops_sending_is_a_capture_stall(tmp_path):
+    device = VirtualDevice(SimulatorConfig(width=320, height=180))
+    device.start()
+    try:
+        capture = StreamCapture(
+            device.stream_url, record_to=tmp_path / "cap.ts", read_timeout_s=0.5
+        )
+        monitor = _monitor(capture)
+        monitor.start()
+        monitor.wait_for_signal(timeout_s=10)
+        time.sleep(1.0)
+    finally:
+        device.stop()
+    time.sleep(2.0)
+    report = monitor.finish()
+    assert any("capture stalled" in p for p in report.infrastructure), report.infrastructure
+    assert report.health["video_frames"] > 0
+    assert (tmp_path / "cap.ts").stat().st_size > 0
