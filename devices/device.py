@@ -7,9 +7,11 @@ place it on the capture timeline.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from devices.keys import Key
@@ -83,6 +85,8 @@ class Device:
     """Pause between keys of a sequence, in seconds (stb-tester's default)."""
     key_listeners: list[Callable[[KeyPress], None]] = field(default_factory=list)
     presses: list[KeyPress] = field(default_factory=list)
+    step: Callable[[str], AbstractContextManager] = lambda title: contextlib.nullcontext()
+    """Wraps each scripted action (a report step); the pytest plugin sets ``allure.step``."""
 
     def press(self, key: Key | str) -> KeyPress:
         """Send one key; raises ``TransportError`` (an infrastructure problem) on failure."""
@@ -108,7 +112,8 @@ class Device:
 
     def wait(self, seconds: float) -> None:
         """Let the device run for ``seconds`` (the monitor keeps watching meanwhile)."""
-        time.sleep(seconds)
+        with self.step(f"wait {seconds:g} s"):
+            time.sleep(seconds)
 
     def shell(self, command: str) -> str:
         """Run a shell command on the device (transports that have a shell: ADB)."""
@@ -126,7 +131,8 @@ class Device:
     def launch_app(self) -> None:
         """Start the app under test on its catalogue."""
         app = self._require_app()
-        out = self.shell(f"am start -n {app.package}/{app.activity}")
+        with self.step(f"launch {app.package}"):
+            out = self.shell(f"am start -n {app.package}/{app.activity}")
         if "Error" in out:
             raise TransportError(f"{self.transport.kind}: am start failed: {out.strip()}")
 
@@ -135,10 +141,11 @@ class Device:
         app = self._require_app()
         if name not in app.catalogue:
             raise ValueError(f"title {name!r} is not in the catalogue ({', '.join(app.catalogue)})")
-        self.launch_app()
-        time.sleep(self.interpress_delay_s)
-        moves = [Key.UP] * len(app.catalogue) + [Key.DOWN] * app.catalogue.index(name)
-        self.press_sequence([*moves, Key.OK])
+        with self.step(f"open title {name!r}"):
+            self.launch_app()
+            time.sleep(self.interpress_delay_s)
+            moves = [Key.UP] * len(app.catalogue) + [Key.DOWN] * app.catalogue.index(name)
+            self.press_sequence([*moves, Key.OK])
 
     def player_state(self) -> PlayerStatus:
         """The media session's state, parsed from ``dumpsys media_session``."""
@@ -172,16 +179,31 @@ class Device:
                 f"unknown player state {state!r} (known: {', '.join(PLAYBACK_STATES.values())})"
             )
         deadline = time.monotonic() + timeout
-        while True:
-            status = self.player_state()
-            if status.state == state:
-                return status
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"player did not reach {state!r} within {timeout:g} s (last: {status.state} "
-                    f"at {status.position_s:.1f} s of {status.title!r})"
-                )
-            time.sleep(poll_s)
+        with self.step(f"wait for player state {state!r} (up to {timeout:g} s)"):
+            while True:
+                status = self.player_state()
+                if status.state == state:
+                    return status
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"player did not reach {state!r} within {timeout:g} s "
+                        f"(last: {status.state} at {status.position_s:.1f} s of {status.title!r})"
+                    )
+                time.sleep(poll_s)
+
+    def describe(self) -> dict[str, str]:
+        """Model, firmware and app version as the device reports them ('' where unknown)."""
+        facts = {
+            "model": self.shell("getprop ro.product.model").strip(),
+            "firmware": self.shell("getprop ro.build.fingerprint").strip(),
+            "app_version": "",
+        }
+        if self.app is not None:
+            match = re.search(
+                r"versionName=(\S+)", self.shell(f"dumpsys package {self.app.package}")
+            )
+            facts["app_version"] = match.group(1) if match else ""
+        return facts
 
     def close(self) -> None:
         self.transport.close()

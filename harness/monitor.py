@@ -12,8 +12,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from detectors.event import Event
@@ -78,6 +78,14 @@ class MonitorReport:
     playback_start: float | None = None
     health: dict = field(default_factory=dict)
     recording: str | None = None
+    origin_s: float = 0.0
+    """Where the capture timeline starts in the recording's own timestamps, in seconds."""
+    duration_s: float = 0.0
+    """Capture time of the last video frame, in seconds."""
+    watch: list[tuple[float, float]] = field(default_factory=list)
+    """Playback (watch) periods as (start, end) capture seconds."""
+    expected: list[tuple[float, float, str]] = field(default_factory=list)
+    """Expected windows as (start, end, kinds) capture seconds."""
 
     @property
     def defects(self) -> list[Event]:
@@ -153,13 +161,17 @@ class Monitor:
         detectors: list[Detector],
         settings: MonitorSettings | None = None,
         probe_settings: ProbeSettings | None = None,
+        step: Callable[[str], AbstractContextManager] | None = None,
     ) -> None:
         self.capture = capture
+        self.step = step or (lambda title: nullcontext())
+        """Wraps each scripted call (a report step); the pytest plugin sets ``allure.step``."""
         self.settings = settings or MonitorSettings()
         self.expectations = Expectations(self.settings.expect_margin_s)
         self.probe = PlaybackProbe(probe_settings)
         max_items = max(100, int(self.settings.queue_seconds * 100))
         self._workers = [_Worker(d, max_items) for d in detectors]
+        self.detector_names = [d.name for d in detectors]
         self._probe_worker = _Worker(self.probe, max_items)
         ring = int(self.settings.ring_buffer_s * 60)
         self.recent_video: deque[VideoFrame] = deque(maxlen=max(1, ring))
@@ -210,6 +222,10 @@ class Monitor:
         """
         self.wait_for_signal()
         since = self.now()
+        with self.step(f"wait for playback (from {since:.2f} s, up to {timeout:g} s)"):
+            return self._wait_for_playback(since, timeout)
+
+    def _wait_for_playback(self, since: float, timeout: float) -> float:
         deadline = time.monotonic() + timeout
         while True:
             motion = self.probe.first_motion_after(since)
@@ -239,13 +255,28 @@ class Monitor:
         """
         window = self.expectations.open_window(kinds, self.now())
         try:
-            yield
+            with self.step(f"expect {' + '.join(kinds)} (from {window.start:.2f} s)"):
+                yield
         finally:
             self.expectations.close_window(window, self.now())
 
     def playback_ended(self) -> None:
         """Declare that playback ended (the title finished or the script stopped it)."""
-        self.expectations.stop_watching(self.now())
+        now = self.now()
+        with self.step(f"playback ended ({now:.2f} s)"):
+            self.expectations.stop_watching(now)
+
+    def status(self) -> dict[str, float | int]:
+        """Live figures: capture time (s), frames so far, detector lag (s), events so far."""
+        latest = self.capture.clock.latest_frame_t or 0.0
+        processed = [w.processed_t for w in self._workers if w.processed_t is not None]
+        lag = latest - min(processed) if processed and len(processed) == len(self._workers) else 0.0
+        return {
+            "capture_t": latest,
+            "video_frames": self.capture.health.video_frames,
+            "lag_s": max(0.0, lag),
+            "events": sum(len(w.events) for w in self._workers),
+        }
 
     # ---- verdict -------------------------------------------------------------------
     def finish(self) -> MonitorReport:
@@ -259,10 +290,19 @@ class Monitor:
             worker.queue.put(_END)
         for worker in [*self._workers, self._probe_worker]:
             worker.thread.join(timeout=60)
+        end = self.capture.clock.latest_frame_t or 0.0
+        source = getattr(self.capture, "source", None)
         report = MonitorReport(
             playback_start=self.expectations.playback_start,
             health=self.capture.health.as_dict(),
             recording=str(self.capture.recording) if self.capture.recording else None,
+            origin_s=(source.timeline.origin or 0.0) if source is not None else 0.0,
+            duration_s=end,
+            watch=[(w.start, end if w.end is None else w.end) for w in self.expectations.watch],
+            expected=[
+                (w.start, end if w.end is None else w.end, w.label)
+                for w in self.expectations.windows
+            ],
         )
         events = sorted((e for w in self._workers for e in w.events), key=lambda e: e.start)
         report.events = [JudgedEvent(e, self.expectations.verdict(e)) for e in events]

@@ -1,15 +1,18 @@
-"""The onglass pytest plugin (registered by the ``pytest11`` entry point ``onglass``).
+"""The onglass pytest plugin (registered by the ``pytest11`` entry point).
 
 Options: ``--rig PATH`` (default: the built-in virtual rig), ``--sim-faults SPEC`` (fault
 schedule for the virtual device), ``--onglass-output DIR`` (recordings and per-test summaries),
-``--keep-recordings`` (keep recordings of passing tests too).
+``--keep-recordings`` (keep recordings of passing tests too), ``--rerun-broken N`` (rerun a
+test broken by the lab up to N times, default 1).
 
 Fixtures: ``rig`` (session: the running rig), ``dut`` (the device under test, sent HOME
 before each test), ``monitor`` (a live monitor over a fresh capture for each test).
 
 After a test body that used ``monitor`` returns, the monitor is finished and judged: an
-infrastructure problem raises ``InfrastructureError`` (Allure: broken), unexpected detector
-events raise ``DefectFound`` (an AssertionError: failed), one line per event.
+infrastructure problem raises ``InfrastructureError`` (broken), unexpected detector events
+raise ``DefectFound`` (an AssertionError: failed), one line per event. With allure-pytest
+(``--alluredir``), every scripted action is a step, the test carries device labels, and
+failures carry evidence (``harness.allure_evidence``).
 """
 
 from __future__ import annotations
@@ -18,19 +21,39 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import allure
 import pytest
 
 from devices.device import Device, KeyPress
 from devices.simulator.faults import FaultSchedule, FaultSpecError
 from devices.transports.base import TransportError
+from harness.allure_evidence import attach_evidence
 from harness.errors import DefectFound, InfrastructureError
 from harness.monitor import Monitor, MonitorReport
+from harness.progress import ProgressLine
 from harness.rig import RigError, load_rig
 from harness.session import RigSession
 
-MONITOR_KEY = pytest.StashKey[Monitor]()
+BROKEN = ("onglass_outcome", "broken")
+LAB_PROBLEMS = (InfrastructureError, TransportError)
+
+
+@dataclass
+class _TestRun:
+    """What the plugin keeps about one test that uses the monitor."""
+
+    rig: RigSession
+    monitor: Monitor
+    folder: Path
+    progress: ProgressLine
+    presses: list[tuple[KeyPress, float]] = field(default_factory=list)
+    report: MonitorReport | None = None
+
+
+RUN_KEY = pytest.StashKey[_TestRun]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,11 +68,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--keep-recordings", action="store_true", help="keep recordings of passing tests too"
     )
+    group.addoption(
+        "--rerun-broken",
+        type=int,
+        default=None,
+        help="rerun a test broken by the lab (no signal, transport error) up to N times (default 1)",
+    )
     parser.addini("onglass_rig", "default rig file", default=None)
     parser.addini("onglass_output", "default output folder", default="onglass-results")
+    parser.addini("onglass_rerun_broken", "default for --rerun-broken", default="1")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tier(n): release tier of a scenario (1 = must pass)")
     faults = config.getoption("--sim-faults")
     if faults:
         try:
@@ -62,6 +93,21 @@ def pytest_configure(config: pytest.Config) -> None:
             load_rig(rig_path)
         except RigError as error:
             raise pytest.UsageError(f"--rig: {error}") from None
+
+
+def _reruns(config: pytest.Config) -> int:
+    value = config.getoption("--rerun-broken")
+    return int(config.getini("onglass_rerun_broken")) if value is None else value
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Rerun lab-broken tests (pytest-rerunfailures' flaky marker, lab errors only)."""
+    reruns = _reruns(config)
+    if reruns <= 0 or not config.pluginmanager.hasplugin("rerunfailures"):
+        return
+    for item in items:
+        if item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=reruns, only_rerun=list(LAB_PROBLEMS)))
 
 
 def _output_dir(config: pytest.Config) -> Path:
@@ -85,10 +131,25 @@ def rig(pytestconfig: pytest.Config) -> Iterator[RigSession]:
 
 
 @pytest.fixture
-def dut(rig: RigSession) -> Iterator[Device]:
-    """The device under test, on its home screen."""
+def dut(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Device]:
+    """The device under test, on its home screen, its facts as Allure labels."""
     device = rig.device
+    facts = rig.facts
+    allure.dynamic.parent_suite(f"rig {rig.rig.name}")
+    for name, value in (
+        ("rig", rig.rig.name),
+        ("device_model", facts.get("model") or rig.rig.device.model or "unknown"),
+        ("firmware", facts.get("firmware", "")),
+        ("app_version", facts.get("app_version", "")),
+        ("scenario", request.node.name),
+    ):
+        if value:
+            allure.dynamic.label(name, value)
+    tier = request.node.get_closest_marker("tier")
+    if tier is not None and tier.args:
+        allure.dynamic.label("tier", str(tier.args[0]))
     device.presses.clear()
+    device.step = allure.step
     device.press("HOME")
     time.sleep(device.interpress_delay_s)
     yield device
@@ -106,22 +167,42 @@ def monitor(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Monitor
     folder = _test_dir(request)
     folder.mkdir(parents=True, exist_ok=True)
     capture = rig.new_capture(folder / "capture.ts")
-    mon = Monitor(capture, rig.new_detectors(), rig.rig.monitor)
-    mon.start()
-    request.node.stash[MONITOR_KEY] = mon
-    presses: list[tuple[KeyPress, float]] = []
-    rig.device.key_listeners.append(
-        lambda p: presses.append((p, mon.capture.clock.capture_time(p.sent_at)))
+    mon = Monitor(capture, rig.new_detectors(), rig.rig.monitor, step=allure.step)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    progress = ProgressLine(
+        mon,
+        request.node.name,
+        write=(lambda text: reporter.write(text, flush=True)) if reporter else (lambda text: None),
+        live=bool(reporter is not None and reporter.isatty),
     )
+    run = _TestRun(rig, mon, folder, progress)
+    request.node.stash[RUN_KEY] = run
+
+    def log_press(press: KeyPress) -> None:
+        t = mon.capture.clock.capture_time(press.sent_at)
+        run.presses.append((press, t))
+        with allure.step(f"press {press.key.value} ({press.transport} {press.code}) at {t:.2f} s"):
+            pass
+
+    rig.device.key_listeners.append(log_press)
+    mon.start()
+    progress.start()
     try:
         mon.wait_for_signal()
         yield mon
     finally:
-        report = mon.finish()
-        _write_summary(folder / "summary.json", report, presses)
+        report = _finish(run)
+        _write_summary(folder / "summary.json", report, run.presses)
         failed = getattr(request.node, "onglass_failed", True)
         if not failed and not request.config.getoption("--keep-recordings") and capture.recording:
             capture.recording.unlink(missing_ok=True)
+
+
+def _finish(run: _TestRun) -> MonitorReport:
+    if run.report is None:
+        run.progress.stop()
+        run.report = run.monitor.finish()
+    return run.report
 
 
 def _write_summary(
@@ -142,23 +223,38 @@ def _write_summary(
     path.write_text(json.dumps(summary, indent=2))
 
 
+def _device_log(run: _TestRun) -> str | None:
+    try:
+        return run.rig.device.shell("logcat -d")
+    except (TransportError, OSError):
+        return None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Judge the monitor once the test body has run."""
+    """Judge the monitor once the test body has run, and attach the evidence."""
+    __tracebackhide__ = True
+    body_error: BaseException | None = None
+    result = None
     try:
         result = yield
-    finally:
-        mon = item.stash.get(MONITOR_KEY, None)
-    if mon is not None:
-        report = mon.finish()
-        if report.infrastructure:
+    except BaseException as error:  # the body failed: still finish and keep the evidence
+        body_error = error
+    run = item.stash.get(RUN_KEY, None)
+    if run is not None:
+        report = _finish(run)
+        for detector in sorted({e.detector for e in report.defects}):
+            allure.dynamic.label("defect", detector)
+        failing = body_error is not None or report.defects or report.infrastructure
+        log = _device_log(run) if failing else None
+        attach_evidence(report, run.presses, run.monitor.detector_names, log)
+        if body_error is None and report.infrastructure:
             raise InfrastructureError(report.infrastructure_message())
-        if report.defects:
+        if body_error is None and report.defects:
             raise DefectFound(report.defect_message())
+    if body_error is not None:
+        raise body_error
     return result
-
-
-BROKEN = ("onglass_outcome", "broken")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -169,8 +265,7 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.onglass_failed = report.failed  # type: ignore[attr-defined]
-    infrastructure = (InfrastructureError, TransportError)
-    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(infrastructure):
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(LAB_PROBLEMS):
         report.user_properties.append(BROKEN)
     return report
 

@@ -22,6 +22,8 @@ class RigSession:
         self.rig = rig
         self.simulator: VirtualDeviceProcess | None = None
         self._transport: AdbTransport | None = None
+        self.facts: dict[str, str] = {}
+        """Model, firmware and app version the device reported when the session started."""
         adb_address, stream_url = rig.device.transport.address, rig.capture.url
         if rig.simulator is not None:
             faults = rig.simulator.faults if sim_faults is None else sim_faults
@@ -34,6 +36,7 @@ class RigSession:
         self.device = Device(self._transport, keycode, rig.device.app)
         try:
             self._transport.connect()
+            self.facts = self.device.describe()
         except Exception:
             self.close()
             raise

@@ -13,6 +13,9 @@ from devices.profiles.android_tv import key_for_keycode
 from devices.simulator.adbd import ShellResult
 from devices.simulator.app import PACKAGE, VirtualApp
 
+APP_VERSION = "1.4.2-sim"
+"""versionName the virtual app reports in ``dumpsys package``."""
+
 PROPERTIES = {
     "ro.product.model": "onglass virtual device",
     "ro.product.manufacturer": "onglass",
@@ -104,6 +107,11 @@ class DeviceShell:
                 "active item id=-1, error=null}\n"
                 f"      metadata: size=1, description={title}, null, null\n"
             )
+            return ShellResult(stdout=text.encode())
+        if args[:1] == ["package"]:
+            if args[1:2] != [PACKAGE]:
+                return ShellResult(stdout=b"")
+            text = f"Packages:\n  Package [{PACKAGE}] (5f3a2c1):\n    versionCode=10402 minSdk=26 targetSdk=33\n    versionName={APP_VERSION}\n"
             return ShellResult(stdout=text.encode())
         if args[:1] == ["window"]:
             activity = self.app.focused_activity()

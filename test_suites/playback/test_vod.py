@@ -4,7 +4,10 @@ Each test drives the device with key presses while the ``monitor`` fixture watch
 captured picture and sound; a detector firing outside an expected window fails the test.
 """
 
+import pytest
+
 TITLE = "Big Buck Bunny"
+pytestmark = pytest.mark.tier(1)
 
 
 def test_play_title_to_end(dut, monitor):
