@@ -1,4 +1,4 @@
-"""The ``onglass`` command: ``sim``, ``render`` and ``analyze``.
+"""The ``onglass`` command: ``sim``, ``render``, ``analyze``, ``report`` and ``gate``.
 
 Every command exits 2 with a one-line ``error:`` message on bad input.
 """
@@ -6,8 +6,10 @@ Every command exits 2 with a one-line ``error:`` message on bad input.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import yaml
 
@@ -19,7 +21,9 @@ from devices.simulator.serve import add_arguments as add_sim_arguments
 from devices.simulator.serve import config_from_args, serve
 from harness.analyze import analyze_file
 from harness.errors import MediaError
+from reports.allure_report import ReportError, generate
 from reports.analysis_json import analysis_document, write_analysis
+from reports.gate import GateError, evaluate, junit_xml, load_policy, read_results
 
 
 class UsageError(Exception):
@@ -96,6 +100,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    index = generate(args.results, args.output, args.history, args.known_issues, args.name)
+    print(f"onglass report: {index} (open it in a browser; it is one self-contained file)")
+    return 0
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    summary = evaluate(read_results(args.results), load_policy(args.policy))
+    Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
+    Path(args.junit).write_bytes(junit_xml(summary))
+    totals = ", ".join(f"{n} {status}" for status, n in sorted(summary["totals"].items()))
+    print(f"onglass gate: {summary['verdict'].upper()} ({totals})")
+    for rerun in summary["reruns"]:
+        print(f"  rerun: {rerun['test']}: {' -> '.join(rerun['attempts'])}")
+    for reason in summary["reasons"]:
+        print(f"  blocks: {reason}")
+    return 1 if summary["verdict"] == "block" else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onglass", description="Eyes-on-glass release testing.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +151,23 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seconds", type=float, default=20.0, help="length in seconds")
     render.add_argument("--faults", default="", help="fault schedule, e.g. 'freeze@8s+2s'")
     render.set_defaults(run=_cmd_render)
+
+    report = commands.add_parser("report", help="make the single-file Allure report of a run")
+    report.add_argument("results", help="Allure results folder (pytest --alluredir)")
+    report.add_argument("-o", "--output", required=True, help="report folder (index.html)")
+    report.add_argument(
+        "--history", default=None, help="history file kept across runs (default: beside OUTPUT)"
+    )
+    report.add_argument("--known-issues", default=None, help="the lab's known-issues YAML file")
+    report.add_argument("--name", default="onglass", help="report title")
+    report.set_defaults(run=_cmd_report)
+
+    gate = commands.add_parser("gate", help="decide whether a run may ship, by a policy file")
+    gate.add_argument("results", help="Allure results folder (pytest --alluredir)")
+    gate.add_argument("--policy", required=True, help="policy YAML file")
+    gate.add_argument("--summary", default="gate-summary.json", help="summary JSON to write")
+    gate.add_argument("--junit", default="gate-junit.xml", help="JUnit XML to write")
+    gate.set_defaults(run=_cmd_gate)
     return parser
 
 
@@ -135,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, MediaError) as error:
+    except (UsageError, MediaError, ReportError, GateError) as error:
         print(f"onglass {args.command}: error: {error}", file=sys.stderr)
         return 2
 
