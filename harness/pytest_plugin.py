@@ -17,6 +17,7 @@ failures carry evidence (``harness.allure_evidence``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -169,11 +170,17 @@ def monitor(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Monitor
     capture = rig.new_capture(folder / "capture.ts")
     mon = Monitor(capture, rig.new_detectors(), rig.rig.monitor, step=allure.step)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture_manager = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def write(text: str) -> None:
+        if reporter is None:
+            return
+        suspended = capture_manager.global_and_fixture_disabled() if capture_manager else None
+        with suspended or contextlib.nullcontext():
+            reporter.write(text, flush=True)
+
     progress = ProgressLine(
-        mon,
-        request.node.name,
-        write=(lambda text: reporter.write(text, flush=True)) if reporter else (lambda text: None),
-        live=bool(reporter is not None and reporter.isatty),
+        mon, request.node.name, write=write, live=bool(reporter is not None and reporter.isatty)
     )
     run = _TestRun(rig, mon, folder, progress)
     request.node.stash[RUN_KEY] = run
