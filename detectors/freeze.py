@@ -38,6 +38,10 @@ from detectors.luma import luma_thumbnail, mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 from detectors.settings import require
 
+MERGE_GAP_FRAMES = 2
+"""Freezes this many frames apart or closer are one freeze: an encoder refreshing the frozen
+picture (a keyframe) can push one frame past ``noise``."""
+
 
 @dataclass(frozen=True)
 class FreezeSettings:
@@ -79,12 +83,39 @@ class FreezeDetector:
         self._run_start: float | None = None
         self._run_max_mafd = 0.0
         self._history: list[tuple[float, np.ndarray]] = []  # frames since the reference
+        self._pending: Event | None = None  # the last freeze, held briefly to merge a codec blip
         self._last_t: float | None = None
         self._frame_interval = 0.04
 
     def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
         if not isinstance(item, VideoFrame):
             return []
+        return self._merged(self._feed(item), item.t)
+
+    def _merged(self, events: list[Event], now: float) -> list[Event]:
+        """Join freezes split by one refreshed frame (a keyframe of the frozen picture)."""
+        out: list[Event] = []
+        gap = MERGE_GAP_FRAMES * self._frame_interval + 1e-6
+        for event in events:
+            pending = self._pending
+            if pending is not None and event.start - pending.end <= gap:
+                details = {**event.details, "duration_s": round(event.end - pending.start, 4)}
+                event = Event(
+                    self.name, pending.start, event.end, min(pending.score, event.score), details
+                )
+            elif pending is not None:
+                out.append(pending)
+            self._pending = event
+        pending = self._pending
+        still_open = (
+            self._run_start is not None and self._run_start - (pending.end if pending else 0) <= gap
+        )
+        if pending is not None and now - pending.end > gap and not still_open:
+            out.append(pending)
+            self._pending = None
+        return out
+
+    def _feed(self, item: VideoFrame) -> list[Event]:
         thumb = luma_thumbnail(item.image)
         if self._last_t is not None and item.t > self._last_t:
             self._frame_interval = item.t - self._last_t
@@ -132,7 +163,11 @@ class FreezeDetector:
             return []
         events = self._close_run(self._last_t + self._frame_interval)
         self._run_start = None
-        return events
+        out = self._merged(events, float("inf"))
+        if self._pending is not None:
+            out.append(self._pending)
+            self._pending = None
+        return out
 
     def _reset_reference(self, thumb: np.ndarray, t: float) -> None:
         self._reference = thumb

@@ -9,10 +9,12 @@ from detectors.black import BlackDetector
 from detectors.freeze import FreezeDetector
 from detectors.protocol import Detector
 from detectors.settings import SettingsError, settings_from_mapping
+from detectors.stutter import StutterDetector
 
 DETECTORS: dict[str, type] = {
     FreezeDetector.name: FreezeDetector,
     BlackDetector.name: BlackDetector,
+    StutterDetector.name: StutterDetector,
 }
 """Every detector onglass has, by its contract name."""
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from detectors.registry import DETECTORS
 from harness.monitor import MonitorSettings
 from harness.rig import RigError, default_rig_path, load_rig, parse_rig
 
@@ -82,7 +83,7 @@ def test_minimal_lab_rig_gets_defaults(tmp_path):
     assert rig.device.transport.timeout_s == 5.0
     assert rig.capture.read_timeout_s == 1.0
     assert rig.monitor == MonitorSettings()
-    assert set(rig.detectors) == {"freeze", "black"}  # every detector, default settings
+    assert set(rig.detectors) == set(DETECTORS)  # every detector, default settings
 
 
 def test_string_path_is_accepted(tmp_path):

