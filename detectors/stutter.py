@@ -40,6 +40,9 @@ from detectors.luma import luma_thumbnail, mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 from detectors.settings import require
 
+NEIGHBOUR_RATIO = 1.5
+"""A drop also stands out from both adjacent frames by this factor (a skipped frame adds
+its motion to the next one; a peak of natural motion rises and falls over several frames)."""
 DENSE_PERIOD = 10
 """Cadences with a period up to this many frames (3:2, 2:2) are judged by phase, including
 missing repeats; sparser ones (24p carried at 25 fps: 1 in 25) by spacing only."""
@@ -271,7 +274,9 @@ class StutterDetector:
                 frame.repeat = self._still_run(i) <= longest  # longer still runs are freezes
             elif frame.mafd < settings.cut_level:
                 ratio = frame.mafd / max(before, after)
-                frame.drop = settings.drop_ratio <= ratio <= settings.max_drop_ratio
+                neighbours = [f.mafd or 0.0 for f in (self._at(i - 1), self._at(i + 1)) if f]
+                spike = frame.mafd >= NEIGHBOUR_RATIO * max(neighbours, default=0.0)
+                frame.drop = spike and settings.drop_ratio <= ratio <= settings.max_drop_ratio
 
     def _pattern(
         self, first: int, last: int

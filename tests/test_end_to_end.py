@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import av
+import pytest
 
 from detectors.luma import luma_thumbnail, mean_absolute_difference
 
@@ -93,24 +94,36 @@ def _pytest(*args: str, output: Path, **popen) -> subprocess.Popen:
     )
 
 
-def test_playback_with_scheduled_faults_fails_naming_them(tmp_path):
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ("freeze@8s+2s,black@15s+1s", [("freeze", 8.0), ("black", 15.0)]),
+        (
+            "drop@6s+600ms,repeat@11s+600ms,cadence@16s+1500ms",
+            [("stutter", 6.0), ("stutter", 11.0), ("stutter", 16.0)],
+        ),
+    ],
+    ids=["freeze-black", "drop-repeat-cadence"],
+)
+def test_playback_with_scheduled_faults_fails_naming_them(faults, expected, tmp_path):
     run = _pytest(
         "test_suites/playback/test_vod.py::test_play_title_to_end",
         "--sim-faults",
-        "freeze@8s+2s,black@15s+1s",
+        faults,
         output=tmp_path,
     )
     out, _ = run.communicate(timeout=240)
     assert run.returncode == 1, out
-    found = {
-        m["detector"]: float(m["offset"])
+    found = [
+        (m["detector"], float(m["offset"]))
         for m in re.finditer(
-            r"(?P<detector>freeze|black)\s+[\d.]+-[\d.]+ s \(playback \+(?P<offset>[\d.]+) s\)", out
+            r"(?P<detector>freeze|black|stutter)\s+[\d.]+-[\d.]+ s \(playback \+(?P<offset>[\d.]+) s\)",
+            out,
         )
-    }
-    assert set(found) == {"freeze", "black"}, out
-    assert abs(found["freeze"] - 8.0) <= 0.2, out
-    assert abs(found["black"] - 15.0) <= 0.2, out
+    ]
+    assert [d for d, _ in found] == [d for d, _ in expected], out
+    for (_, offset), (_, scheduled) in zip(found, expected, strict=True):
+        assert abs(offset - scheduled) <= 0.2, out
     recordings = list(tmp_path.rglob("capture.ts"))
     assert recordings, "the failing test's recording was not kept"
 

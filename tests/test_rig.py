@@ -31,7 +31,7 @@ def test_builtin_virtual_rig_loads():
     assert rig.device.app.catalogue == ("Big Buck Bunny", "Photo Tour")
     assert rig.capture.backend == "stream"
     assert rig.capture.url == "auto"
-    assert rig.detectors == {"freeze": {}, "black": {}}
+    assert rig.detectors == {"freeze": {}, "black": {}, "stutter": {}}
     assert rig.monitor.expect_margin_s == 1.0
     assert rig.monitor.no_signal_timeout_s == 15.0
     assert isinstance(rig.monitor, MonitorSettings)

@@ -5,6 +5,7 @@
   about 30 s.
 * "Photo Tour": scikit-image's photographs (NASA, public domain; CC0 photographers), slow
   pans and zooms with cross-fades, over the Big Buck Bunny soundtrack.
+* "Sync Test": av-drift-detector's stamped test pattern (frame numbers in picture and sound).
 
 Every title renders frame ``k`` as a BGR image at the device's output size and audio as
 float32 stereo at 48 kHz, so the player can seek anywhere and faults can alter any frame.
@@ -174,7 +175,47 @@ class PhotoTour:
         return self.soundtrack.audio(start_sample, count) * 0.5
 
 
+@dataclass
+class SyncTestPattern:
+    """av-drift-detector's test pattern: every frame stamped with its number (barcode and
+    QR code), every frame's worth of sound carrying it too. Stutter and AV-sync detectors
+    read the stamps for exact counts."""
+
+    name: str
+    width: int
+    height: int
+    fps: int = 25
+    seconds: float = 32.0
+
+    def __post_init__(self) -> None:
+        import av_drift_detector
+
+        self.frame_count = round(self.seconds * self.fps)
+        self._renderer = av_drift_detector.PatternRenderer(
+            fps=str(self.fps), width=self.width, height=self.height, sample_rate=AUDIO_RATE
+        )
+        mono = np.frombuffer(
+            av_drift_detector.synthesize_audio(
+                round(self.seconds * AUDIO_RATE), fps=str(self.fps), sample_rate=AUDIO_RATE
+            ),
+            dtype=np.float32,
+        )
+        self._audio = np.repeat(mono[:, None], 2, axis=1)
+
+    def frame(self, index: int) -> np.ndarray:
+        luma = np.frombuffer(self._renderer.render(index), np.uint8)
+        return cv2.cvtColor(luma.reshape(self.height, self.width), cv2.COLOR_GRAY2BGR)
+
+    def audio(self, start_sample: int, count: int) -> np.ndarray:
+        positions = np.arange(start_sample, start_sample + count) % len(self._audio)
+        return self._audio[positions]
+
+
 def default_titles(width: int, height: int) -> list[Title]:
     """The virtual device's catalogue, in display order."""
     bunny = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), width, height, loops=6)
-    return [bunny, PhotoTour("Photo Tour", width, height, fps=bunny.fps, soundtrack=bunny)]
+    return [
+        bunny,
+        PhotoTour("Photo Tour", width, height, fps=bunny.fps, soundtrack=bunny),
+        SyncTestPattern("Sync Test", width, height, fps=bunny.fps),
+    ]
