@@ -68,6 +68,8 @@ CUT = 0.15
 """MAFD above which two consecutive content frames are a scene cut (no stutter across it)."""
 BLACK_NOISE_MAX = 8
 """Largest grey level of the noise on a noisy black frame."""
+DARK_LEVEL = (0.08, 0.15)
+"""Average picture level (mean luma, fraction of full scale) of the ``dark_scene`` clips."""
 CADENCE_MAX_SIZE = (480, 270)
 CADENCE_MAX_S = 6.0
 QUICK_SECONDS = 4.0
@@ -98,6 +100,9 @@ TEXTURES = {
 """Dense textures (foliage, gravel, stars) for ``crowd_foliage``, by split."""
 VIDEO_SPLIT = {"bbb": "test", "bikes": "validation"}
 
+DEFECT_CLIPS_PER_TYPE = 2
+"""Defect clips are made twice ``clips_per_type`` times: 3-4 defects per 12 s clip is what
+the spacing rules allow, and once would leave only a handful of freeze labels per split."""
 DEFECT_SLOTS = ("bbb", "bikes", "photo_val", "photo_test")
 MOVING_SLOTS = ("bbb", "bikes", "photo_test", "photo_val")
 SLOTS: dict[str, tuple[str, ...]] = {
@@ -634,7 +639,7 @@ def build_defect(job: Job, rng: np.random.Generator) -> Plan:
         else:
             kinds = [str(k) for k in rng.permutation(["freeze", "black", "stutter"])]
             kinds.append(str(rng.choice(["freeze", "black", "stutter"])))
-            kinds = kinds[: int(rng.integers(2, 5))]
+            kinds = kinds[: int(rng.integers(3, 5))]
         if attempt >= 80:  # hard to place on this content: no stutter
             kinds = [k for k in kinds if k != "stutter"] or ["black"]
         defects = _fit([sample_defect(k, rng, fps) for k in kinds], budget, fps)
@@ -704,7 +709,7 @@ def build_cadence(job: Job, rng: np.random.Generator) -> Plan:
         if isinstance(content, VideoContent) and attempt % 4 == 3:  # try another offset
             content.start = int(rng.integers(len(content.frames)))
             motion = content_motion(content, count + 8)
-        wanted = int(rng.integers(1, 4))
+        wanted = int(rng.integers(2, 4))
         starts = None
         while wanted and starts is None:
             starts = place(rng, total - 8, fps, [8] * wanted, gap_s=GAP_S + 0.1)
@@ -744,7 +749,8 @@ def build_dark_scene(job: Job, rng: np.random.Generator) -> Plan:
     total = _frames(job.seconds, FPS)
     source, content = moving_content(job.slot, rng, job.size, total + 8)
     plan = _negative(job, source, content, np.arange(total))
-    plan.dark = float(rng.uniform(0.08, 0.15))
+    level = np.mean([thumbnail(content.frame(k)).mean() for k in range(0, total, 5)])
+    plan.dark = float(rng.uniform(*DARK_LEVEL) * 255 / max(level, 1.0))
     plan.grain = float(rng.uniform(1.5, 3.0))
     return plan
 
@@ -1078,7 +1084,8 @@ def jobs_for(
         types += [("cadence", 0, ())]
         types += [(t, 0, ()) for t in NEGATIVE_TYPES]
     else:
-        for clip_type in ("defect", "cadence", *NEGATIVE_TYPES):
+        types += [("defect", i, ()) for i in range(DEFECT_CLIPS_PER_TYPE * clips_per_type)]
+        for clip_type in ("cadence", *NEGATIVE_TYPES):
             types += [(clip_type, i, ()) for i in range(clips_per_type)]
     return [
         Job(

@@ -5,6 +5,10 @@ Algorithm (after FFmpeg ``blackdetect``): a luma pixel is black when it is at mo
 least ``picture_threshold``. A run of black frames lasting at least ``min_duration_s`` is an
 event, from the first black frame to the first non-black one. Because it is a *ratio*, a
 small logo or subtitle on black still counts as black (stb-tester's ``max(pixel)`` does not).
+Black also means *uniform*: when the black pixels' own standard deviation on the thumbnail
+exceeds ``max_texture``, the frame is a dark but textured scene, not a black frame (the
+thumbnail averages grain and capture noise away, scene texture survives it). Letterbox bars
+are not black frames: the picture between them keeps the ratio far below 0.98.
 
 Defaults against FFmpeg: ``pixel_threshold`` 0.10 and ``picture_threshold`` 0.98 are
 blackdetect's ``pix_th`` and ``pic_th``; FFmpeg's ``d`` is 2 s, ours is 0.25 s. Frames are
@@ -32,8 +36,12 @@ class BlackSettings:
     """Luma at or below this fraction of full scale (0..1) is a black pixel (FFmpeg pix_th)."""
     picture_threshold: float = 0.98
     """Share of black pixels (0..1) that makes a frame black (FFmpeg pic_th)."""
-    min_duration_s: float = 0.25
-    """Shortest black run, in seconds, reported. FFmpeg default: 2 s."""
+    min_duration_s: float = 0.04
+    """Shortest black run, in seconds, reported (0.04 s: a single black frame at 25 fps is a
+    visible flash). FFmpeg default: 2 s."""
+    max_texture: float = 0.008
+    """Largest standard deviation (0..1 of full scale) of the black pixels for a black frame;
+    above it the frame is a dark textured scene."""
 
     def __post_init__(self) -> None:
         require(
@@ -45,6 +53,11 @@ class BlackSettings:
             0.0 < self.picture_threshold <= 1.0,
             "picture_threshold",
             f"must be in (0, 1], got {self.picture_threshold}",
+        )
+        require(
+            0.0 < self.max_texture < 1.0,
+            "max_texture",
+            f"must be in (0, 1), got {self.max_texture}",
         )
         require(
             self.min_duration_s > 0,
@@ -69,9 +82,13 @@ class BlackDetector:
         self._frame_interval = 0.04
 
     def black_ratio(self, image: np.ndarray) -> float:
-        """Share (0..1) of pixels of BGR ``image`` at or below the pixel threshold."""
+        """Share (0..1) of pixels of BGR ``image`` at or below the pixel threshold, or 0.0
+        when those pixels are textured (a dark scene, not black)."""
         thumb = luma_thumbnail(image)
-        return float(np.count_nonzero(thumb <= self._level)) / thumb.size
+        black = thumb[thumb <= self._level]
+        if black.size and float(black.std()) / 255.0 > self.settings.max_texture:
+            return 0.0
+        return float(black.size) / thumb.size
 
     def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
         if not isinstance(item, VideoFrame):

@@ -276,7 +276,13 @@ class StutterDetector:
                 ratio = frame.mafd / max(before, after)
                 neighbours = [f.mafd or 0.0 for f in (self._at(i - 1), self._at(i + 1)) if f]
                 spike = frame.mafd >= NEIGHBOUR_RATIO * max(neighbours, default=0.0)
-                frame.drop = spike and settings.drop_ratio <= ratio <= settings.max_drop_ratio
+                after_still = min(neighbours[:1], default=1.0) <= settings.repeat_noise
+                # the jump that ends a freeze or a repeat is not a second defect
+                frame.drop = (
+                    spike
+                    and not after_still
+                    and settings.drop_ratio <= ratio <= settings.max_drop_ratio
+                )
 
     def _pattern(
         self, first: int, last: int
@@ -302,7 +308,7 @@ class StutterDetector:
     def _update_lock(self, index: int) -> None:
         window = self._frames_for(self.settings.lock_s)
         found = self._pattern(index - window, index + self._frames_for(self.settings.lookahead_s))
-        if found is None or found[2] < 0.9 or found[3] < window or found[4] < 0.7:
+        if found is None or found[2] < 0.9 or found[3] < 0.8 * window or found[4] < 0.7:
             self._candidate = None
             return
         period, phases = found[0], found[1]

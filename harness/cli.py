@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, MediaError, ReportError, GateError) as error:
+    except (UsageError, MediaError, ReportError, GateError, SettingsError) as error:
         print(f"onglass {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -336,12 +336,18 @@ def test_letterboxed_moving_content_is_not_black():
 def test_black_shorter_than_min_duration_is_not_reported(frames):
     images = [moving(k) for k in range(25)] + [black()] * frames
     images += [moving(100 + k) for k in range(25)]
-    assert run(BlackDetector(), sequence(images)) == []
+    assert run(BlackDetector(BlackSettings(min_duration_s=0.25)), sequence(images)) == []
+
+
+def test_a_single_black_frame_is_reported_by_default():
+    images = [moving(k) for k in range(25)] + [black()] + [moving(100 + k) for k in range(25)]
+    events = run(BlackDetector(), sequence(images))
+    assert [(round(e.start, 2), round(e.end, 2)) for e in events] == [(1.0, 1.04)]
 
 
 def test_black_min_duration_setting_is_honoured():
     images = [moving(k) for k in range(25)] + [black()] * 10 + [moving(100 + k) for k in range(25)]
-    assert len(run(BlackDetector(), sequence(images))) == 1  # 0.4 s >= 0.25 s
+    assert len(run(BlackDetector(), sequence(images))) == 1  # 0.4 s >= 0.04 s
     assert run(BlackDetector(BlackSettings(min_duration_s=0.5)), sequence(images)) == []
 
 
@@ -375,9 +381,9 @@ def test_pixel_threshold_setting_is_honoured():
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
-def test_audio_chunks_are_ignored(name):
+def test_audio_chunks_alone_make_no_events(name):
     detector = build_detector(name)
-    assert detector.consumes == frozenset({"video"})
+    assert "video" in detector.consumes
     loud = AudioChunk(0.0, np.ones((1920, 2), np.float32), 48_000)
     silent = AudioChunk(0.04, np.zeros((1920, 2), np.float32), 48_000)
     assert detector.feed(loud) == []
