@@ -519,7 +519,7 @@ def sample_defect(kind: str, rng: np.random.Generator, fps: int) -> Defect:
         length = max(freeze_min, round(_log_uniform(rng, 0.28, 4.0) * fps))
         return Defect("freeze", list(range(length)))
     if kind == "freeze":
-        if rng.random() < 0.25:  # a short held run: a stutter
+        if rng.random() < 0.15:  # a short held run: a stutter
             return Defect("repeat", list(range(int(rng.integers(1, 7)))))
         return sample_defect("freeze_long", rng, fps)
     if kind == "black":
@@ -638,7 +638,7 @@ def build_defect(job: Job, rng: np.random.Generator) -> Plan:
             kinds = list(job.forced)
         else:
             kinds = [str(k) for k in rng.permutation(["freeze", "black", "stutter"])]
-            kinds.append(str(rng.choice(["freeze", "black", "stutter"])))
+            kinds.append(str(rng.choice(["freeze", "black", "stutter"], p=[0.5, 0.25, 0.25])))
             kinds = kinds[: int(rng.integers(3, 5))]
         if attempt >= 80:  # hard to place on this content: no stutter
             kinds = [k for k in kinds if k != "stutter"] or ["black"]
@@ -709,7 +709,7 @@ def build_cadence(job: Job, rng: np.random.Generator) -> Plan:
         if isinstance(content, VideoContent) and attempt % 4 == 3:  # try another offset
             content.start = int(rng.integers(len(content.frames)))
             motion = content_motion(content, count + 8)
-        wanted = int(rng.integers(2, 4))
+        wanted = int(rng.integers(2, 4)) if attempt < 50 else 1
         starts = None
         while wanted and starts is None:
             starts = place(rng, total - 8, fps, [8] * wanted, gap_s=GAP_S + 0.1)
@@ -809,8 +809,7 @@ def build_slow_fade(job: Job, rng: np.random.Generator) -> Plan:
                 views[n], b_pos = paths[1][b_pos], b_pos + 1
             n += 1
 
-    segments = [pan_frames.pop(0)]
-    pan(segments[0])
+    pan(pan_frames.pop(0))
     if do_cross:
         for i in range(cross):
             views[n], second[n], alpha[n] = paths[0][a_pos - 1], paths[1][0], (i + 1) / cross

@@ -82,8 +82,8 @@ class BlackDetector:
         self._frame_interval = 0.04
 
     def black_ratio(self, image: np.ndarray) -> float:
-        """Share (0..1) of pixels of BGR ``image`` at or below the pixel threshold, or 0.0
-        when those pixels are textured (a dark scene, not black)."""
+        """Share (0..1) of pixels of ``image`` (BGR, grey, or a frame's luma thumbnail) at or
+        below the pixel threshold, or 0.0 when those pixels are textured (a dark scene)."""
         thumb = luma_thumbnail(image)
         black = thumb[thumb <= self._level]
         if black.size and float(black.std()) / 255.0 > self.settings.max_texture:
@@ -96,7 +96,7 @@ class BlackDetector:
         if self._last_t is not None and item.t > self._last_t:
             self._frame_interval = item.t - self._last_t
         self._last_t = item.t
-        ratio = self.black_ratio(item.image)
+        ratio = self.black_ratio(item.thumbnail())
         if ratio >= self.settings.picture_threshold:
             if self._run_start is None:
                 self._run_start = item.t

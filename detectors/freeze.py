@@ -41,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from detectors.event import Event
-from detectors.luma import luma_thumbnail, mean_absolute_difference
+from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 from detectors.settings import SettingsError, require
 
@@ -186,7 +186,7 @@ class FreezeDetector:
         return out
 
     def _feed(self, item: VideoFrame) -> list[Event]:
-        thumb = self._masked(luma_thumbnail(item.image), item)
+        thumb = self._masked(item.thumbnail(), item)
         if self._last_t is not None and item.t > self._last_t:
             self._frame_interval = item.t - self._last_t
         self._last_t = item.t

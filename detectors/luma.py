@@ -14,7 +14,8 @@ THUMBNAIL_WIDTH = 80
 
 
 def luma_thumbnail(image: np.ndarray, width: int = THUMBNAIL_WIDTH) -> np.ndarray:
-    """Grey (BT.601 luma) version of a BGR ``image``, area-downscaled to ``width`` pixels."""
+    """Grey (BT.601 luma) version of a BGR or grey ``image``, area-downscaled to ``width``
+    pixels. Detectors use ``VideoFrame.thumbnail()``, which computes this once per frame."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     height, full_width = grey.shape
     if full_width <= width:

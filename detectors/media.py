@@ -6,12 +6,13 @@ audio sample and a video frame with the same ``t`` left the device at the same m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
 class VideoFrame:
     """One captured video frame.
 
@@ -20,19 +21,61 @@ class VideoFrame:
         n: the capture's own sequence number (frame slots at the nominal rate). A gap in ``n``
             is a frame the *capture* lost, never a device stutter.
         image: BGR pixels, ``uint8`` array of shape (height, width, 3).
+        luma: full-resolution luma (grey), ``uint8`` array of shape (height, width).
+
+    A capture may hand over the luma plane it decoded and a way to make the BGR image on
+    demand: most detectors only look at luma, so the colour conversion is skipped unless
+    something (evidence, a colour detector) asks for ``image``. Conversions are cached.
     """
 
-    t: float
-    n: int
-    image: np.ndarray
+    __slots__ = ("t", "n", "_image", "_load_image", "_luma", "_thumbnail", "__weakref__")
+
+    def __init__(
+        self,
+        t: float,
+        n: int,
+        image: np.ndarray | None = None,
+        *,
+        luma: np.ndarray | None = None,
+        load_image: Callable[[], np.ndarray] | None = None,
+    ) -> None:
+        if image is None and load_image is None:
+            raise ValueError("VideoFrame needs an image or a way to load it")
+        self.t, self.n = t, n
+        self._image, self._load_image, self._luma = image, load_image, luma
+        self._thumbnail: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            assert self._load_image is not None
+            self._image, self._load_image = self._load_image(), None
+        return self._image
+
+    @property
+    def luma(self) -> np.ndarray:
+        if self._luma is None:
+            self._luma = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+        return self._luma
+
+    def thumbnail(self) -> np.ndarray:
+        """The shared luma thumbnail the picture detectors compare (``detectors.luma``)."""
+        if self._thumbnail is None:
+            from detectors.luma import luma_thumbnail
+
+            self._thumbnail = luma_thumbnail(self.luma)
+        return self._thumbnail
 
     @property
     def height(self) -> int:
-        return int(self.image.shape[0])
+        return int(self.luma.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.image.shape[1])
+        return int(self.luma.shape[1])
+
+    def __repr__(self) -> str:
+        return f"VideoFrame(t={self.t:.3f}, n={self.n})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 from detectors.event import Event
-from detectors.luma import luma_thumbnail, mean_absolute_difference
+from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 from detectors.settings import require
 
@@ -141,7 +141,7 @@ class StutterDetector:
     def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
         if not isinstance(item, VideoFrame):
             return []
-        thumb = luma_thumbnail(item.image)
+        thumb = item.thumbnail()
         last = self._frames[-1] if self._frames else None
         continuous = last is not None and item.n == last.n + 1
         if last is not None and item.t > last.t:
@@ -165,7 +165,7 @@ class StutterDetector:
             import av_drift_detector
 
             self._stamp_reader = av_drift_detector.read_frame
-        grey = luma_thumbnail(frame.image, width=frame.width)
+        grey = frame.luma
         found = self._stamp_reader(
             np.ascontiguousarray(grey), grey.shape[1], grey.shape[0], try_qr=False
         )

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from detectors.event import Event
-from detectors.luma import luma_thumbnail, mean_absolute_difference
+from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 
 
@@ -57,7 +57,7 @@ class PlaybackProbe:
         return []
 
     def _feed_video(self, frame: VideoFrame) -> None:
-        thumb = luma_thumbnail(frame.image)
+        thumb = frame.thumbnail()
         moved = (
             self._previous is not None
             and self._previous.shape == thumb.shape

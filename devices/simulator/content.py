@@ -191,8 +191,10 @@ class SyncTestPattern:
         import av_drift_detector
 
         self.frame_count = round(self.seconds * self.fps)
+        # the pattern needs at least 320x180; smaller outputs get it scaled down
+        self._size = (max(self.width, 320), max(self.height, 180))
         self._renderer = av_drift_detector.PatternRenderer(
-            fps=str(self.fps), width=self.width, height=self.height, sample_rate=AUDIO_RATE
+            fps=str(self.fps), width=self._size[0], height=self._size[1], sample_rate=AUDIO_RATE
         )
         mono = np.frombuffer(
             av_drift_detector.synthesize_audio(
@@ -204,7 +206,10 @@ class SyncTestPattern:
 
     def frame(self, index: int) -> np.ndarray:
         luma = np.frombuffer(self._renderer.render(index), np.uint8)
-        return cv2.cvtColor(luma.reshape(self.height, self.width), cv2.COLOR_GRAY2BGR)
+        luma = luma.reshape(self._size[1], self._size[0])
+        if self._size != (self.width, self.height):
+            luma = cv2.resize(luma, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(luma, cv2.COLOR_GRAY2BGR)
 
     def audio(self, start_sample: int, count: int) -> np.ndarray:
         positions = np.arange(start_sample, start_sample + count) % len(self._audio)

@@ -18,6 +18,8 @@ from harness.capture.health import CaptureHealth
 from harness.errors import MediaError
 
 PacketHook = Callable[[av.Packet], None]
+PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
+"""Decoded formats whose first plane is the luma the detectors need: no colour conversion."""
 
 
 class Timeline:
@@ -119,7 +121,8 @@ class PyAVSource:
         if timeline.last_n is None or n > timeline.last_n:
             timeline.last_n = n
         self.health.video_frames += 1
-        return VideoFrame(t, n, frame.to_ndarray(format="bgr24"))
+        luma = frame.to_ndarray(format="gray") if frame.format.name in PLANAR_YUV else None
+        return VideoFrame(t, n, luma=luma, load_image=lambda: frame.to_ndarray(format="bgr24"))
 
     def _audio(self, frame: av.AudioFrame, t: float) -> AudioChunk:
         if self._resampler is None:
