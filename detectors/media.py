@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from detectors.luma import limited_to_full_range, luma_thumbnail
+
 
 class VideoFrame:
     """One captured video frame.
@@ -21,14 +23,24 @@ class VideoFrame:
         n: the capture's own sequence number (frame slots at the nominal rate). A gap in ``n``
             is a frame the *capture* lost, never a device stutter.
         image: BGR pixels, ``uint8`` array of shape (height, width, 3).
-        luma: full-resolution luma (grey), ``uint8`` array of shape (height, width).
+        luma: full-resolution, full-range luma (grey), ``uint8`` array (height, width).
 
-    A capture may hand over the luma plane it decoded and a way to make the BGR image on
-    demand: most detectors only look at luma, so the colour conversion is skipped unless
-    something (evidence, a colour detector) asks for ``image``. Conversions are cached.
+    A capture may hand over the luma plane it decoded (``limited_range=True`` when it holds
+    video levels 16..235) and a way to make the BGR image on demand: most detectors only
+    look at luma, so the colour conversion is skipped unless something (evidence, a colour
+    detector) asks for ``image``. Conversions are cached.
     """
 
-    __slots__ = ("t", "n", "_image", "_load_image", "_luma", "_thumbnail", "__weakref__")
+    __slots__ = (
+        "t",
+        "n",
+        "_image",
+        "_load_image",
+        "_luma",
+        "_limited",
+        "_thumbnail",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -37,12 +49,14 @@ class VideoFrame:
         image: np.ndarray | None = None,
         *,
         luma: np.ndarray | None = None,
+        limited_range: bool = False,
         load_image: Callable[[], np.ndarray] | None = None,
     ) -> None:
         if image is None and load_image is None:
             raise ValueError("VideoFrame needs an image or a way to load it")
         self.t, self.n = t, n
         self._image, self._load_image, self._luma = image, load_image, luma
+        self._limited = luma is not None and limited_range
         self._thumbnail: np.ndarray | None = None
 
     @property
@@ -56,23 +70,27 @@ class VideoFrame:
     def luma(self) -> np.ndarray:
         if self._luma is None:
             self._luma = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
+        elif self._limited:
+            self._luma, self._limited = limited_to_full_range(self._luma), False
         return self._luma
 
     def thumbnail(self) -> np.ndarray:
         """The shared luma thumbnail the picture detectors compare (``detectors.luma``)."""
         if self._thumbnail is None:
-            from detectors.luma import luma_thumbnail
-
-            self._thumbnail = luma_thumbnail(self.luma)
+            if self._luma is not None and self._limited:
+                small = luma_thumbnail(self._luma)  # stretch the small picture, not the big one
+                self._thumbnail = limited_to_full_range(small)
+            else:
+                self._thumbnail = luma_thumbnail(self.luma)
         return self._thumbnail
 
     @property
     def height(self) -> int:
-        return int(self.luma.shape[0])
+        return int((self._luma if self._luma is not None else self.image).shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.luma.shape[1])
+        return int((self._luma if self._luma is not None else self.image).shape[1])
 
     def __repr__(self) -> str:
         return f"VideoFrame(t={self.t:.3f}, n={self.n})"

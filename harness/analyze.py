@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import av
 
-from detectors.media import VideoFrame
+from detectors.media import AudioChunk, VideoFrame
 from detectors.protocol import Detector
 from harness.capture.file import FileCapture
 from harness.capture.pyav_source import PyAVSource
@@ -50,6 +53,38 @@ def describe_media(path: str) -> dict[str, Any]:
         container.close()
 
 
+def _decoded_ahead(capture: FileCapture, depth: int = 64) -> Iterator[VideoFrame | AudioChunk]:
+    """``capture.items()`` decoded on a second thread while the caller runs the detectors
+    (decoding and the detectors overlap on two cores); errors surface in the caller."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def decode() -> None:
+        try:
+            for item in capture.items():
+                if stop.is_set():
+                    return
+                items.put(item)
+            items.put(done)
+        except BaseException as error:  # handed to the caller, re-raised there
+            items.put(error)
+
+    thread = threading.Thread(target=decode, name="analyze-decode", daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                items.get_nowait()
+            thread.join(0.01)
+
+
 def analyze_file(
     path: str, detectors: list[Detector], progress: Progress | None = None
 ) -> tuple[dict[str, Any], list, dict[str, Any]]:
@@ -64,7 +99,7 @@ def analyze_file(
     started = time.perf_counter()
     last_report = started
     media_t = 0.0
-    for item in capture.items():
+    for item in _decoded_ahead(capture):
         kind = "video" if isinstance(item, VideoFrame) else "audio"
         for detector in detectors:
             if kind in detector.consumes:

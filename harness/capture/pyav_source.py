@@ -20,6 +20,8 @@ from harness.errors import MediaError
 PacketHook = Callable[[av.Packet], None]
 PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
 """Decoded formats whose first plane is the luma the detectors need: no colour conversion."""
+FULL_RANGE = 2
+"""``AVColorRange`` JPEG (full range); anything else is treated as video (limited) range."""
 
 
 class Timeline:
@@ -121,8 +123,19 @@ class PyAVSource:
         if timeline.last_n is None or n > timeline.last_n:
             timeline.last_n = n
         self.health.video_frames += 1
-        luma = frame.to_ndarray(format="gray") if frame.format.name in PLANAR_YUV else None
-        return VideoFrame(t, n, luma=luma, load_image=lambda: frame.to_ndarray(format="bgr24"))
+        luma, limited = None, False
+        if frame.format.name in PLANAR_YUV:  # the decoder's own luma plane, no conversion
+            plane = frame.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)
+            luma = rows[:, : frame.width]
+            limited = frame.color_range != FULL_RANGE and not frame.format.name.startswith("yuvj")
+        return VideoFrame(
+            t,
+            n,
+            luma=luma,
+            limited_range=limited,
+            load_image=lambda: frame.to_ndarray(format="bgr24"),
+        )
 
     def _audio(self, frame: av.AudioFrame, t: float) -> AudioChunk:
         if self._resampler is None:
