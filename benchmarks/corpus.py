@@ -29,6 +29,21 @@ Label conventions (times are output frame index / fps; a label covering output f
 
 Defects keep >= 1 s from the clip's ends and >= 1.5 s from each other. Every source lives in
 exactly one split (``bbb`` -> test, ``bikes`` -> validation, photographs by name).
+
+Clip types (``category`` / ``negative_type``), each ``--clips-per-type`` times except the
+defect clips (twice that many):
+
+* ``defect``: 3-4 freezes, blacks and stutter episodes on moving content (Big Buck Bunny at
+  random offsets, bikes, photo pans); cadence clips with breaks (fps 50 / 60, <= 6 s,
+  <= 480x270) are ``defect`` too, and those without are ``hard_negative`` /
+  ``clean_cadence``.
+* ``hard_negative`` (no labels unless stated): ``dark_scene`` (mean luma 8-15 % of full
+  scale, film grain), ``still_grain`` (a photo held still under fresh grain and flicker:
+  ``expected`` still), ``slow_fade`` (3-6 s cross-fade of two still photos, fade to grey 40
+  and back), ``high_motion`` (bikes at 1x / 2x, fast pans along photos), ``crowd_foliage``
+  (grass, gravel, brick, star field, slowly panned with grain), ``logo_on_black`` (2-4 s
+  of a small moving text on black: labelled ``black``), ``paused`` (2-3 s pauses with a
+  pause icon and muted sound: ``expected`` still), ``letterbox`` (12 % bars top and bottom).
 """
 
 from __future__ import annotations

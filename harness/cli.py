@@ -1,4 +1,4 @@
-"""The ``onglass`` command: ``sim``, ``render``, ``analyze``, ``report`` and ``gate``.
+"""The ``onglass`` command: ``sim``, ``render``, ``analyze``, ``report``, ``gate``, ``calibrate``.
 
 Every command exits 2 with a one-line ``error:`` message on bad input.
 """
@@ -20,7 +20,9 @@ from devices.simulator.faults import FaultSchedule, FaultSpecError
 from devices.simulator.serve import add_arguments as add_sim_arguments
 from devices.simulator.serve import config_from_args, serve
 from harness.analyze import analyze_file
+from harness.calibrate import calibrate, write_thresholds
 from harness.errors import MediaError
+from harness.rig import RigError, load_rig
 from reports.allure_report import ReportError, generate
 from reports.analysis_json import analysis_document, write_analysis
 from reports.gate import GateError, evaluate, junit_xml, load_policy, read_results
@@ -119,6 +121,32 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     return 1 if summary["verdict"] == "block" else 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.seconds <= 0:
+        raise UsageError(f"--seconds: must be > 0, got {args.seconds}")
+    try:
+        rig = load_rig(args.rig)
+    except RigError as error:
+        raise UsageError(f"--rig: {error}") from None
+    print(f"onglass calibrate: measuring {rig.name} on a still picture for {args.seconds:g} s ...")
+    floor = calibrate(rig, args.seconds)
+    print(f"  frames measured            {floor.frames}")
+    print(
+        f"  frame-to-frame change, max {floor.frame_to_frame_max:.5f} (p99 {floor.frame_to_frame_p99:.5f})"
+    )
+    print(f"  drift from the first frame {floor.drift_max:.5f}")
+    thresholds = floor.thresholds()
+    for name, fields in thresholds.items():
+        for field, value in fields.items():
+            print(f"  -> detectors.{name}.{field} = {value}")
+    if args.rig and not args.dry_run:
+        backup = write_thresholds(args.rig, thresholds)
+        print(f"onglass calibrate: wrote them into {args.rig} (previous version: {backup})")
+    else:
+        print("onglass calibrate: not written (built-in rig or --dry-run)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onglass", description="Eyes-on-glass release testing.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--summary", default="gate-summary.json", help="summary JSON to write")
     gate.add_argument("--junit", default="gate-junit.xml", help="JUnit XML to write")
     gate.set_defaults(run=_cmd_gate)
+
+    cal = commands.add_parser(
+        "calibrate", help="measure a rig's capture noise on a still picture, tune thresholds"
+    )
+    cal.add_argument(
+        "--rig", default=None, help="rig file to calibrate and update (default: built-in)"
+    )
+    cal.add_argument("--seconds", type=float, default=8.0, help="how long to measure, in seconds")
+    cal.add_argument("--dry-run", action="store_true", help="print the thresholds, write nothing")
+    cal.set_defaults(run=_cmd_calibrate)
     return parser
 
 
