@@ -339,7 +339,12 @@ class StutterDetector:
             return [] if any(f is not None and f.repeat for f in partners) else ["repeat"]
         if frame.drop:
             return ["drop"]
-        expected_repeat = dense and index % lock[0] in lock[1] and frame.mafd is not None
+        expected_repeat = (
+            dense
+            and index <= self._classified  # judged with context (not the stream's last frames)
+            and index % lock[0] in lock[1]
+            and frame.mafd is not None
+        )
         if expected_repeat and (self._local_motion(index) or 0) >= self.settings.min_motion:
             return ["cadence"]  # the cadence expected a repeat here
         return []
