@@ -11,11 +11,13 @@ MAFD of the neighbouring frames (``context_frames`` each side, repeats left out)
 
 **Cadence.** Some repeats are normal: 24p on a 60 Hz output repeats frames 3:2, 25p on 50 Hz
 2:2, and 24p content carried at 25 fps repeats one frame in 25. The detector looks for a
-period P (2..``max_period`` frames) at which repeats recur; once one holds for
-``lock_s`` seconds it is *locked*, and repeats on its phase are normal. A repeat off the
-phase, or a missing repeat where the phase expects one, is a cadence break (kind
-``cadence``). A lock is replaced only by a new pattern that holds for ``relock_s`` seconds.
-Decisions wait ``lookahead_s`` seconds of video, so events come out that much later.
+period P (2..``max_period`` frames) at which repeats recur in every period of a ``lock_s``
+window; that period is then *locked* (a different one replaces it only after ``relock_s``
+seconds). With a dense cadence (P <= 10), the first frame whose repeat-or-not differs from
+the frames one and two periods before it breaks the cadence (kind ``cadence``): an extra
+hold, a missing one, a phase jump (the frames after a break keep the new phase and are not
+reported again). With a sparse one, a repeat with no partner one period away is a stutter. Decisions wait ``lookahead_s`` seconds of video,
+so events come out that much later.
 
 Stamped mode. When the frames carry av-drift-detector's frame-number stamps (the virtual
 device's "Sync Test" title), counts are exact: a stamp equal to the previous one is a
@@ -71,8 +73,8 @@ class StutterSettings:
     """Neighbouring frames each side that give the local motion level."""
     max_period: int = 30
     """Longest cadence period looked for, in frames."""
-    lock_s: float = 3.0
-    """Seconds a repeat pattern must hold to become the normal cadence."""
+    lock_s: float = 2.0
+    """Seconds of video a repeat pattern must fill to become the normal cadence."""
     relock_s: float = 10.0
     """Seconds a new pattern must hold to replace a locked cadence."""
     lookahead_s: float = 3.0
@@ -113,6 +115,7 @@ class _Frame:
     stamp: int | None = None
     repeat: bool = False
     drop: bool = False
+    judged: bool = False  # enough motion around it to tell
 
 
 class StutterDetector:
@@ -132,8 +135,10 @@ class StutterDetector:
         self._interval = 0.04
         self._stamp_reader = None
         self._stamped: bool | None = None if self.settings.stamps else False
-        self._lock: tuple[int, frozenset[int]] | None = None  # (period, phases)
-        self._candidate: tuple[int, frozenset[int], float] | None = None
+        self._lock: int | None = None  # the cadence's period in frames
+        self._candidate: tuple[int, float] | None = None  # (period, since t) of a new pattern
+        self._fitting = True  # the previous frame matched the cadence's past
+        self._settled = 0  # after a break, frames before this index are not judged again
         self._open: list[tuple[float, str]] = []  # affected frames of the event being built
         self._classified = -1  # absolute index of the last frame given repeat / drop flags
 
@@ -268,6 +273,7 @@ class StutterDetector:
             before, after = self._side_motion(i, -1), self._side_motion(i, +1)
             if before is None or after is None or min(before, after) < settings.min_motion:
                 continue
+            frame.judged = True
             if frame.mafd <= max(
                 settings.repeat_noise, settings.repeat_ratio * (before + after) / 2
             ):
@@ -284,11 +290,10 @@ class StutterDetector:
                     and settings.drop_ratio <= ratio <= settings.max_drop_ratio
                 )
 
-    def _pattern(
-        self, first: int, last: int
-    ) -> tuple[int, frozenset[int], float, int, float] | None:
-        """Best repeat period in frames [first, last]: (period, phases, share of repeats on
-        it, frames from the first repeat to the last, share of the pattern's slots filled)."""
+    def _pattern(self, first: int, last: int) -> tuple[int, float, int, float] | None:
+        """Best repeat period in frames [first, last]: (period, share of repeats with a
+        partner one period away, frames from the first repeat to the last, share of the
+        periods in that span holding a repeat)."""
         repeats = [i for i in range(first, last + 1) if (f := self._at(i)) is not None and f.repeat]
         if len(repeats) < 3:
             return None
@@ -298,56 +303,59 @@ class StutterDetector:
         for period in range(2, self.settings.max_period + 1):
             partnered = sum((i - period in marks) or (i + period in marks) for i in repeats)
             share = partnered / len(repeats)
-            if best is None or share > best[2] + 1e-9:
-                phases = Counter(i % period for i in repeats)
-                keep = frozenset(p for p, c in phases.items() if c >= 2)
-                slots = max(1, span // period) * max(1, len(keep))
-                best = (period, keep, share, span, len(repeats) / slots)
+            if best is None or share > best[1] + 1e-9:
+                blocks = {(i - repeats[0]) // period for i in repeats}
+                best = (period, share, span, len(blocks) / (span // period + 1))
         return best
 
     def _update_lock(self, index: int) -> None:
+        """Lock the period of a repeat pattern that fills a ``lock_s`` window around ``index``."""
         window = self._frames_for(self.settings.lock_s)
-        found = self._pattern(index - window, index + self._frames_for(self.settings.lookahead_s))
-        if found is None or found[2] < 0.9 or found[3] < 0.8 * window or found[4] < 0.7:
+        first = max(self._base, index - window // 2)
+        found = self._pattern(first, first + window)
+        if found is None or found[1] < 0.9 or found[2] < 0.8 * window or found[3] < 0.8:
             self._candidate = None
             return
-        period, phases = found[0], found[1]
-        if self._lock is None:
-            self._lock = (period, phases)
+        period = found[0]
+        if self._lock is None or period == self._lock:
+            self._lock, self._candidate = period, None
             return
-        if (period, phases) == self._lock:
-            self._candidate = None
-            return
-        if self._candidate is None or self._candidate[:2] != (period, phases):
-            self._candidate = (period, phases, self._at(index).t)
-            return
-        # the same cadence on a new phase (after a break) re-locks quickly; a new cadence slowly
-        needed = self.settings.lock_s if period == self._lock[0] else self.settings.relock_s
-        if self._at(index).t - self._candidate[2] >= needed:
-            self._lock, self._candidate = (period, phases), None
+        if self._candidate is None or self._candidate[0] != period:
+            self._candidate = (period, self._at(index).t)
+        elif self._at(index).t - self._candidate[1] >= self.settings.relock_s:
+            self._lock, self._candidate = period, None
+
+    def _flag(self, index: int) -> bool | None:
+        """Whether frame ``index`` repeats, or None when it could not be judged."""
+        frame = self._at(index)
+        if frame is None or not frame.judged:
+            return None
+        return frame.repeat
+
+    def _fits_past(self, index: int, period: int) -> bool:
+        """Whether frame ``index`` repeats (or not) like the frames one and two periods back."""
+        flag = self._flag(index)
+        others = [self._flag(index - k * period) for k in (1, 2)]
+        return flag is None or all(other is None or other == flag for other in others)
 
     def _judge_cadence(self, index: int, frame: _Frame) -> list[str]:
         self._update_lock(index)
-        lock = self._lock
-        dense = lock is not None and lock[0] <= DENSE_PERIOD
+        period = self._lock
+        if period is not None and period <= DENSE_PERIOD:
+            # a break is where the pattern stops matching its own past: an extra hold, a
+            # missing one, a phase jump; the frames after it keep the new phase
+            fits = self._fits_past(index, period) or index < self._settled
+            broke, self._fitting = not fits and self._fitting, fits
+            if broke:  # its past is the old phase for two periods: judge again after that
+                self._settled = index + 2 * period + 1
+                return ["cadence"]
+            return ["drop"] if frame.drop else []
         if frame.repeat:
-            if lock is None:
+            if period is None:
                 return ["repeat"]
-            if dense:
-                return [] if index % lock[0] in lock[1] else ["cadence"]
-            partners = (self._at(index - lock[0]), self._at(index + lock[0]))
+            partners = (self._at(index - period), self._at(index + period))
             return [] if any(f is not None and f.repeat for f in partners) else ["repeat"]
-        if frame.drop:
-            return ["drop"]
-        expected_repeat = (
-            dense
-            and index <= self._classified  # judged with context (not the stream's last frames)
-            and index % lock[0] in lock[1]
-            and frame.mafd is not None
-        )
-        if expected_repeat and (self._local_motion(index) or 0) >= self.settings.min_motion:
-            return ["cadence"]  # the cadence expected a repeat here
-        return []
+        return ["drop"] if frame.drop else []
 
     def _close_event(self) -> list[Event]:
         if not self._open:
@@ -362,5 +370,5 @@ class StutterDetector:
             "mode": "stamps" if self._stamped else "no-reference",
         }
         if self._lock is not None:
-            details["cadence_period_frames"] = self._lock[0]
+            details["cadence_period_frames"] = self._lock
         return [Event(self.name, start, end, 1.0 if self._stamped else 0.8, details)]
