@@ -52,6 +52,7 @@ import argparse
 import functools
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -1187,7 +1188,9 @@ def generate(
         for job in jobs:
             done(*make_clip(job))
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        # "spawn": a forked child inherits the parent's threads' locks (OpenCV, FFmpeg,
+        # a test runner's) and can hang on them
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for entry, took in pool.map(make_clip, jobs):
                 done(entry, took)
     manifest = {"schema": SCHEMA, "seed": seed, "size": [width, height], "clips": entries}
