@@ -21,7 +21,7 @@ from enum import StrEnum
 from detectors.event import Event
 
 KINDS: dict[str, frozenset[str]] = {
-    "still": frozenset({"freeze"}),
+    "still": frozenset({"freeze", "stutter"}),  # a picture meant to stop may hitch as it stops
     "freeze": frozenset({"freeze"}),
     "black": frozenset({"black"}),
 }

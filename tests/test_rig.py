@@ -28,7 +28,7 @@ def test_builtin_virtual_rig_loads():
     assert rig.device.transport.timeout_s == 5.0
     assert rig.device.app is not None
     assert rig.device.app.package == "com.onglass.player"
-    assert rig.device.app.catalogue == ("Big Buck Bunny", "Photo Tour")
+    assert rig.device.app.catalogue == ("Big Buck Bunny", "Photo Tour", "Sync Test")
     assert rig.capture.backend == "stream"
     assert rig.capture.url == "auto"
     assert rig.detectors == {"freeze": {}, "black": {}, "stutter": {}}

@@ -253,7 +253,9 @@ class VirtualApp:
 
     def _render_fade(self, player: _Player) -> tuple[np.ndarray, np.ndarray]:
         total = round(FADE_OUT_S * self.fps)
-        level = max(0.0, (player.fade_slots - total / 3) / (total * 2 / 3))
+        # starts dimmer than the last played frame: a first fade frame at full level would
+        # repeat it (a stutter on the output)
+        level = max(0.0, (player.fade_slots - 1 - total / 3) / (total * 2 / 3))
         image = (player.title.frame(player.position).astype(np.float32) * level).astype(np.uint8)
         player.fade_slots -= 1
         if player.fade_slots == 0:
