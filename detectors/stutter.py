@@ -42,6 +42,9 @@ from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
 from detectors.settings import require
 
+STEADY_RATIO = 2.5
+"""A drop is only judged where the motion before and after it differs by at most this
+factor: a drop interrupts steady motion, a cut or a new shot changes its pace."""
 NEIGHBOUR_RATIO = 1.5
 """A drop also stands out from both adjacent frames by this factor (a skipped frame adds
 its motion to the next one; a peak of natural motion rises and falls over several frames)."""
@@ -229,13 +232,16 @@ class StutterDetector:
         return ["drop"] * (step - 1)
 
     def _side_motion(self, index: int, side: int) -> float | None:
-        """Median MAFD of the ``context_frames`` moving frames before (-1) / after (+1)."""
+        """Motion level (median MAFD) of the ``context_frames`` moving frames before (-1) /
+        after (+1) ``index``, or None at the stream's edge or across a scene cut."""
         values: list[float] = []
         i = index + side
         while len(values) < self.settings.context_frames:
             frame = self._at(i)
             if frame is None or abs(i - index) > 3 * self.settings.context_frames:
                 return None
+            if frame.mafd is not None and frame.mafd >= self.settings.cut_level:
+                return None  # a scene cut: the other side is another scene
             if frame.mafd is not None and frame.mafd > self.settings.repeat_noise:
                 values.append(frame.mafd)
             i += side
@@ -274,6 +280,7 @@ class StutterDetector:
             if before is None or after is None or min(before, after) < settings.min_motion:
                 continue
             frame.judged = True
+            steady = max(before, after) <= STEADY_RATIO * min(before, after)
             if frame.mafd <= max(
                 settings.repeat_noise, settings.repeat_ratio * (before + after) / 2
             ):
@@ -286,6 +293,7 @@ class StutterDetector:
                 # the jump that ends a freeze or a repeat is not a second defect
                 frame.drop = (
                     spike
+                    and steady  # a change of pace (a cut, a new shot) is not a drop
                     and not after_still
                     and settings.drop_ratio <= ratio <= settings.max_drop_ratio
                 )
@@ -313,7 +321,7 @@ class StutterDetector:
         window = self._frames_for(self.settings.lock_s)
         first = max(self._base, index - window // 2)
         found = self._pattern(first, first + window)
-        if found is None or found[1] < 0.9 or found[2] < 0.8 * window or found[3] < 0.8:
+        if found is None or found[1] < 0.9 or found[2] < 0.6 * window or found[3] < 0.6:
             self._candidate = None
             return
         period = found[0]
