@@ -11,7 +11,7 @@ thumbnail averages grain and capture noise away, scene texture survives it). Let
 are not black frames: the picture between them keeps the ratio far below 0.98.
 
 Defaults against FFmpeg: ``pixel_threshold`` 0.10 and ``picture_threshold`` 0.98 are
-blackdetect's ``pix_th`` and ``pic_th``; FFmpeg's ``d`` is 2 s, ours is 0.25 s. Frames are
+blackdetect's ``pix_th`` and ``pic_th``; FFmpeg's ``d`` is 2 s, ours is one frame. Frames are
 measured on full-range luma (the capture converts limited-range video to full range first).
 """
 

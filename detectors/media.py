@@ -6,6 +6,7 @@ audio sample and a video frame with the same ``t`` left the device at the same m
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class VideoFrame:
         "_luma",
         "_limited",
         "_thumbnail",
+        "_lock",
         "__weakref__",
     )
 
@@ -58,30 +60,40 @@ class VideoFrame:
         self._image, self._load_image, self._luma = image, load_image, luma
         self._limited = luma is not None and limited_range
         self._thumbnail: np.ndarray | None = None
+        self._lock = threading.Lock()  # detectors on several threads share one frame
 
     @property
     def image(self) -> np.ndarray:
-        if self._image is None:
-            assert self._load_image is not None
-            self._image, self._load_image = self._load_image(), None
-        return self._image
+        with self._lock:
+            if self._image is None:
+                assert self._load_image is not None
+                self._image, self._load_image = self._load_image(), None
+            return self._image
 
     @property
     def luma(self) -> np.ndarray:
         if self._luma is None:
-            self._luma = cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY)
-        elif self._limited:
-            self._luma, self._limited = limited_to_full_range(self._luma), False
-        return self._luma
+            image = self.image
+            with self._lock:
+                if self._luma is None:
+                    self._luma = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        with self._lock:
+            if self._limited:
+                self._luma, self._limited = limited_to_full_range(self._luma), False
+            return self._luma
 
     def thumbnail(self) -> np.ndarray:
         """The shared luma thumbnail the picture detectors compare (``detectors.luma``)."""
         if self._thumbnail is None:
-            if self._luma is not None and self._limited:
-                small = luma_thumbnail(self._luma)  # stretch the small picture, not the big one
-                self._thumbnail = limited_to_full_range(small)
+            with self._lock:
+                raw, limited = self._luma, self._limited
+            if raw is not None and limited:  # stretch the small picture, not the big one
+                small = limited_to_full_range(luma_thumbnail(raw))
             else:
-                self._thumbnail = luma_thumbnail(self.luma)
+                small = luma_thumbnail(self.luma)
+            with self._lock:
+                if self._thumbnail is None:
+                    self._thumbnail = small
         return self._thumbnail
 
     @property

@@ -84,7 +84,6 @@ class Device:
     interpress_delay_s: float = 0.3
     """Pause between keys of a sequence, in seconds (stb-tester's default)."""
     key_listeners: list[Callable[[KeyPress], None]] = field(default_factory=list)
-    presses: list[KeyPress] = field(default_factory=list)
     step: Callable[[str], AbstractContextManager] = lambda title: contextlib.nullcontext()
     """Wraps each scripted action (a report step); the pytest plugin sets ``allure.step``."""
 
@@ -95,7 +94,6 @@ class Device:
         sent = time.monotonic()
         self.transport.send_key(code)
         press = KeyPress(parsed, code, self.transport.kind, sent, time.monotonic())
-        self.presses.append(press)
         for listener in self.key_listeners:
             listener(press)
         return press
@@ -204,6 +202,3 @@ class Device:
             )
             facts["app_version"] = match.group(1) if match else ""
         return facts
-
-    def close(self) -> None:
-        self.transport.close()

@@ -25,12 +25,16 @@ import yaml
 
 from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
+from detectors.registry import DETECTORS
 from harness.errors import NoSignal
 from harness.rig import Rig
 from harness.session import RigSession
 
 SAFETY = 2.0
 """How far above the measured noise floor the thresholds go."""
+SETTLE_S = 1.0
+"""Seconds between the key that makes the picture still and the first measured frame: the
+device's reaction and the capture latency (the monitor's default ``expect_margin_s``)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,6 @@ class NoiseFloor:
     frame_to_frame_max: float
     frame_to_frame_p99: float
     drift_max: float
-    luma_std: float
 
     def thresholds(self) -> dict[str, dict[str, float]]:
         """Tuned detector settings, by detector and field."""
@@ -59,9 +62,10 @@ def _show_still(session: RigSession) -> None:
         device.press("PLAY")
         time.sleep(3.0)
         device.press("PAUSE")
+        device.wait_for_player_state("paused", timeout=10)
     else:
         device.press("HOME")
-    time.sleep(0.2)  # the key's effect reaches the capture
+    time.sleep(SETTLE_S)  # the key's effect reaches the capture
 
 
 def measure_still(session: RigSession, seconds: float) -> NoiseFloor:
@@ -95,7 +99,6 @@ def measure_still(session: RigSession, seconds: float) -> NoiseFloor:
         frame_to_frame_max=max(steps),
         frame_to_frame_p99=float(np.percentile(steps, 99)),
         drift_max=max(drifts),
-        luma_std=float(np.std(thumbs[0])) / 255.0,
     )
 
 
@@ -107,7 +110,8 @@ def write_thresholds(rig_path: str | Path, thresholds: dict[str, dict[str, Any]]
     path = Path(rig_path)
     original = path.read_text()
     data = yaml.safe_load(original) or {}
-    detectors = data.setdefault("detectors", {}) or {}
+    # no detectors section means "all detectors": keep that true once the section exists
+    detectors = data.get("detectors") or {name: {} for name in DETECTORS}
     data["detectors"] = detectors
     for name, fields in thresholds.items():
         section = detectors.get(name) or {}

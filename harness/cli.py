@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,10 @@ from devices.simulator.device import render_playback
 from devices.simulator.faults import FaultSchedule, FaultSpecError
 from devices.simulator.serve import add_arguments as add_sim_arguments
 from devices.simulator.serve import config_from_args, serve
+from devices.transports.base import TransportError
 from harness.analyze import analyze_file
 from harness.calibrate import calibrate, write_thresholds
-from harness.errors import MediaError
+from harness.errors import InfrastructureError, MediaError
 from harness.rig import RigError, load_rig
 from reports.allure_report import ReportError, generate
 from reports.analysis_json import analysis_document, write_analysis
@@ -213,7 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, MediaError, ReportError, GateError, SettingsError) as error:
+    except (
+        UsageError,
+        MediaError,
+        ReportError,
+        GateError,
+        SettingsError,
+        InfrastructureError,
+        TransportError,
+        OSError,
+        subprocess.TimeoutExpired,
+    ) as error:
         print(f"onglass {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -16,10 +16,6 @@ class NoSignal(InfrastructureError):
     """The capture delivered no video at all."""
 
 
-class CaptureStalled(InfrastructureError):
-    """The capture stopped delivering video for longer than allowed."""
-
-
 class MediaError(Exception):
     """A media file or URL cannot be opened or decoded; the message names it and why."""
 

@@ -149,7 +149,10 @@ class _Worker:
             except Exception as error:  # a broken detector is reported, the capture goes on
                 self.error = f"{type(error).__name__}: {error}"
         if self.error is None:
-            self.events.extend(self.detector.flush())
+            try:
+                self.events.extend(self.detector.flush())
+            except Exception as error:
+                self.error = f"{type(error).__name__}: {error}"
 
 
 class Monitor:
@@ -341,4 +344,8 @@ class Monitor:
                 )
             if worker.error:
                 problems.append(f"detector {worker.detector.name} crashed: {worker.error}")
+            if worker.thread.is_alive():
+                problems.append(
+                    f"detector {worker.detector.name} did not finish its queue: results incomplete"
+                )
         return problems

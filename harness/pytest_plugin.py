@@ -39,6 +39,8 @@ from harness.rig import RigError, load_rig
 from harness.session import RigSession
 
 BROKEN = ("onglass_outcome", "broken")
+LAB_LABEL = ("onglass_outcome", "lab")
+"""Allure label on tests broken by the lab, so the gate tells them from broken test code."""
 LAB_PROBLEMS = (InfrastructureError, TransportError)
 
 
@@ -132,7 +134,7 @@ def rig(pytestconfig: pytest.Config) -> Iterator[RigSession]:
 
 
 @pytest.fixture
-def dut(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Device]:
+def dut(request: pytest.FixtureRequest, rig: RigSession) -> Device:
     """The device under test, on its home screen, its facts as Allure labels."""
     device = rig.device
     facts = rig.facts
@@ -149,17 +151,16 @@ def dut(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Device]:
     tier = request.node.get_closest_marker("tier")
     if tier is not None and tier.args:
         allure.dynamic.label("tier", str(tier.args[0]))
-    device.presses.clear()
     device.step = allure.step
     device.press("HOME")
     time.sleep(device.interpress_delay_s)
-    yield device
-    device.key_listeners.clear()
+    return device
 
 
 def _test_dir(request: pytest.FixtureRequest) -> Path:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
-    return _output_dir(request.config) / name
+    attempt = getattr(request.node, "execution_count", 1)  # pytest-rerunfailures' reruns
+    return _output_dir(request.config) / (name if attempt <= 1 else f"{name}.attempt{attempt}")
 
 
 @pytest.fixture
@@ -198,6 +199,7 @@ def monitor(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Monitor
         mon.wait_for_signal()
         yield mon
     finally:
+        rig.device.key_listeners.remove(log_press)
         report = _finish(run)
         _write_summary(folder / "summary.json", report, run.presses)
         failed = getattr(request.node, "onglass_failed", True)
@@ -247,6 +249,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         result = yield
     except BaseException as error:  # the body failed: still finish and keep the evidence
         body_error = error
+    if isinstance(body_error, LAB_PROBLEMS):
+        allure.dynamic.label(*LAB_LABEL)
     run = item.stash.get(RUN_KEY, None)
     if run is not None:
         report = _finish(run)
@@ -255,8 +259,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         failing = body_error is not None or report.defects or report.infrastructure
         log = _device_log(run) if failing else None
         attach_evidence(report, run.presses, run.monitor.detector_names, log)
-        if body_error is None and report.infrastructure:
-            raise InfrastructureError(report.infrastructure_message())
+        lab_error = isinstance(body_error, LAB_PROBLEMS)
+        if report.infrastructure and not lab_error:
+            # the lab failed meanwhile: whatever the body saw (no playback...) is not the product's
+            allure.dynamic.label(*LAB_LABEL)
+            raise InfrastructureError(report.infrastructure_message()) from body_error
         if body_error is None and report.defects:
             raise DefectFound(report.defect_message())
     if body_error is not None:

@@ -18,6 +18,7 @@ import yaml
 from detectors.registry import DETECTORS, build_detectors
 from detectors.settings import SettingsError, settings_from_mapping
 from devices.device import AppProfile
+from devices.transports.adb import parse_address
 from harness.monitor import MonitorSettings
 
 PROFILES = ("android_tv",)
@@ -189,6 +190,11 @@ def _parse_device(section: _Section) -> DeviceConfig:
     )
     if transport.timeout_s <= 0:
         raise t.error("timeout_s", f"must be > 0 seconds, got {transport.timeout_s}")
+    if transport.address != AUTO:
+        try:
+            parse_address(transport.address)
+        except ValueError as error:
+            raise t.error("address", str(error)) from None
     t.finish()
     app = None
     a = section.section("app", required=False)

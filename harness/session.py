@@ -32,9 +32,9 @@ class RigSession:
             adb_address = endpoints.adb if adb_address == AUTO else adb_address
             stream_url = endpoints.stream if stream_url == AUTO else stream_url
         self.stream_url = stream_url
-        self._transport = AdbTransport(adb_address, timeout_s=rig.device.transport.timeout_s)
-        self.device = Device(self._transport, keycode, rig.device.app)
-        try:
+        try:  # whatever fails, the virtual device started above is stopped again
+            self._transport = AdbTransport(adb_address, timeout_s=rig.device.transport.timeout_s)
+            self.device = Device(self._transport, keycode, rig.device.app)
             self._transport.connect()
             self.facts = self.device.describe()
         except Exception:
@@ -47,7 +47,10 @@ class RigSession:
         if config.backend == "file":
             return FileCapture(config.url, realtime=True)
         return StreamCapture(
-            self.stream_url, record_to=record_to, read_timeout_s=config.read_timeout_s
+            self.stream_url,
+            record_to=record_to,
+            read_timeout_s=config.read_timeout_s,
+            stall_threshold_s=self.rig.monitor.max_stall_s,
         )
 
     def new_detectors(self) -> list[Detector]:

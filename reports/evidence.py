@@ -24,6 +24,8 @@ MAX_CLIP_S = 12.0
 """Longest evidence clip in seconds; longer events are clipped around their start."""
 CLIP_WIDTH = 480
 """Width in pixels of evidence clips."""
+CLIP_TICKS = 1000
+"""Clip timestamps are in milliseconds, so any capture frame rate keeps its own timing."""
 STRIP_FRAME_WIDTH = 320
 """Width in pixels of each frame in a frame strip."""
 
@@ -116,19 +118,19 @@ def clip(
     buffer = io.BytesIO()
     out = av.open(buffer, mode="w", format="mp4")
     video = audio = resampler = None
-    fps = 25
     try:
         for t, frame in _decode(recording, origin_s, start, end, audio=True):
             if isinstance(frame, av.VideoFrame):
                 if video is None:
                     height = round(frame.height * CLIP_WIDTH / frame.width / 2) * 2
                     video = out.add_stream(
-                        "libx264", rate=fps, options={"preset": "veryfast", "crf": "28"}
+                        "libx264", rate=CLIP_TICKS, options={"preset": "veryfast", "crf": "28"}
                     )
                     video.width, video.height, video.pix_fmt = CLIP_WIDTH, height, "yuv420p"
+                    video.codec_context.time_base = Fraction(1, CLIP_TICKS)
                 small = frame.reformat(width=video.width, height=video.height, format="yuv420p")
-                small.pts = round((t - start) * fps)
-                small.time_base = Fraction(1, fps)
+                small.pts = round((t - start) * CLIP_TICKS)  # the capture's own frame times
+                small.time_base = Fraction(1, CLIP_TICKS)
                 for packet in video.encode(small):
                     out.mux(packet)
             elif video is not None and t <= end:

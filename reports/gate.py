@@ -6,10 +6,12 @@ rerun by the plugin), and applies the policy:
     # gate-policy.yaml
     blocking_tiers: [1]            # any product defect in a scenario of these tiers blocks
     max_product_defects: 0         # product defects allowed in the other tiers
-    max_broken: 2                  # tests still broken after their rerun allowed
+    max_broken: 2                  # tests still broken by the lab after their rerun allowed
+    max_test_errors: 0             # tests broken by their own code (not the lab) allowed
 
-Product defects are *failed* tests; lab problems are *broken* ones and never count as
-defects. Writes a summary JSON and JUnit XML; blocks (exit 1) only when the policy is
+Product defects are *failed* tests; lab problems are *broken* ones that the plugin labelled
+``onglass_outcome=lab`` and never count as defects; other broken tests (an exception in the
+scenario's own code) are test errors. Writes a summary JSON and JUnit XML; blocks (exit 1) only when the policy is
 violated.
 """
 
@@ -33,6 +35,7 @@ class Policy:
     blocking_tiers: tuple[str, ...] = ("1",)
     max_product_defects: int = 0
     max_broken: int = 2
+    max_test_errors: int = 0
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -44,7 +47,7 @@ def load_policy(path: str | Path) -> Policy:
         raise GateError(f"{path}: cannot read policy ({error})") from None
     if not isinstance(data, dict):
         raise GateError(f"{path}: expected a mapping of policy settings")
-    known = {"blocking_tiers", "max_product_defects", "max_broken"}
+    known = {"blocking_tiers", "max_product_defects", "max_broken", "max_test_errors"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise GateError(
@@ -54,7 +57,7 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(tiers, list):
         raise GateError(f"{path}: blocking_tiers: expected a list, got {tiers!r}")
     limits = {}
-    for name in ("max_product_defects", "max_broken"):
+    for name in ("max_product_defects", "max_broken", "max_test_errors"):
         value = data.get(name, getattr(Policy, name))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise GateError(f"{path}: {name}: expected a whole number >= 0, got {value!r}")
@@ -69,6 +72,7 @@ class TestOutcome:
     tier: str | None
     attempts: list[str] = field(default_factory=list)
     message: str = ""
+    lab: bool = False  # broken by the lab (labelled by the plugin), not by the test's code
 
     @property
     def status(self) -> str:
@@ -104,6 +108,7 @@ def read_results(results_dir: str | Path) -> list[TestOutcome]:
                 message=" | ".join(line.strip() for line in message.splitlines() if line.strip())[
                     :400
                 ],
+                lab=labels.get("onglass_outcome") == "lab",
             )
         )
     return sorted(outcomes, key=lambda o: o.full_name)
@@ -112,7 +117,8 @@ def read_results(results_dir: str | Path) -> list[TestOutcome]:
 def evaluate(outcomes: list[TestOutcome], policy: Policy) -> dict[str, Any]:
     """The gate's summary: verdict, reasons, totals, reruns and every test's outcome."""
     failed = [o for o in outcomes if o.status == "failed"]
-    broken = [o for o in outcomes if o.status == "broken"]
+    broken = [o for o in outcomes if o.status == "broken" and o.lab]
+    errors = [o for o in outcomes if o.status == "broken" and not o.lab]
     blocking = [o for o in failed if o.tier in policy.blocking_tiers]
     elsewhere = [o for o in failed if o.tier not in policy.blocking_tiers]
     reasons = [
@@ -122,6 +128,11 @@ def evaluate(outcomes: list[TestOutcome], policy: Policy) -> dict[str, Any]:
         reasons.append(
             f"{len(elsewhere)} product defect(s) outside the blocking tiers "
             f"(allowed: {policy.max_product_defects})"
+        )
+    if len(errors) > policy.max_test_errors:
+        reasons.append(
+            f"{len(errors)} test(s) broken by their own code, not the lab "
+            f"(allowed: {policy.max_test_errors}): " + ", ".join(o.full_name for o in errors[:5])
         )
     if len(broken) > policy.max_broken:
         reasons.append(
@@ -143,6 +154,7 @@ def evaluate(outcomes: list[TestOutcome], policy: Policy) -> dict[str, Any]:
             "blocking_tiers": list(policy.blocking_tiers),
             "max_product_defects": policy.max_product_defects,
             "max_broken": policy.max_broken,
+            "max_test_errors": policy.max_test_errors,
         },
         "totals": totals,
         "reruns": reruns,
@@ -153,6 +165,7 @@ def evaluate(outcomes: list[TestOutcome], policy: Policy) -> dict[str, Any]:
                 "status": o.status,
                 "attempts": o.attempts,
                 "message": o.message,
+                "lab": o.lab,
             }
             for o in outcomes
         ],

@@ -35,3 +35,16 @@ def test_calibrate_rejects_bad_input(tmp_path):
     (tmp_path / "rig.yaml").write_text("name: x\n")
     done = onglass("calibrate", "--rig", str(tmp_path / "rig.yaml"))
     assert done.returncode == 2 and "device: missing" in done.stderr
+
+
+def test_thresholds_keep_every_detector_of_a_rig_without_a_detectors_section(tmp_path):
+    from detectors.registry import DETECTORS
+    from harness.calibrate import write_thresholds
+
+    data = yaml.safe_load(default_rig_path().read_text())
+    del data["detectors"]  # no section: the rig runs every detector
+    rig = tmp_path / "rig.yaml"
+    rig.write_text(yaml.safe_dump(data))
+    write_thresholds(rig, {"freeze": {"noise": 0.004}})
+    assert set(load_rig(rig).detectors) == set(DETECTORS)
+    assert load_rig(rig).detectors["freeze"] == {"noise": 0.004}

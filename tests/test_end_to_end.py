@@ -97,15 +97,16 @@ def _pytest(*args: str, output: Path, **popen) -> subprocess.Popen:
 @pytest.mark.parametrize(
     ("faults", "expected"),
     [
-        ("freeze@8s+2s,black@15s+1s", [("freeze", 8.0), ("black", 15.0)]),
+        ("freeze@8s+2s,black@15s+1s", [("freeze", 8.0, 10.0), ("black", 15.0, 16.0)]),
         (
             "drop@6s+600ms,repeat@11s+600ms,cadence@16s+1500ms",
-            [("stutter", 6.0), ("stutter", 11.0), ("stutter", 16.0)],
+            [("stutter", 6.0, 6.6), ("stutter", 11.0, 11.6), ("stutter", 16.0, 17.5)],
         ),
     ],
     ids=["freeze-black", "drop-repeat-cadence"],
 )
 def test_playback_with_scheduled_faults_fails_naming_them(faults, expected, tmp_path):
+    """Each scheduled fault is reported within 0.2 s of its start; nothing else is."""
     run = _pytest(
         "test_suites/playback/test_vod.py::test_play_title_to_end",
         "--sim-faults",
@@ -121,9 +122,14 @@ def test_playback_with_scheduled_faults_fails_naming_them(faults, expected, tmp_
             out,
         )
     ]
-    assert [d for d, _ in found] == [d for d, _ in expected], out
-    for (_, offset), (_, scheduled) in zip(found, expected, strict=True):
-        assert abs(offset - scheduled) <= 0.2, out
+    for detector, start, _ in expected:
+        assert any(d == detector and abs(t - start) <= 0.2 for d, t in found), (
+            detector,
+            start,
+            out,
+        )
+    for detector, t in found:  # a fault's own tail (the picture re-syncing) may follow it
+        assert any(d == detector and s - 0.2 <= t <= e + 0.5 for d, s, e in expected), out
     recordings = list(tmp_path.rglob("capture.ts"))
     assert recordings, "the failing test's recording was not kept"
 

@@ -239,3 +239,35 @@ def test_known_issues_come_first_in_the_categories(tmp_path):
     known.write_text("- name: bad\n  message: '('\n")
     with pytest.raises(ReportError, match="not a regular expression"):
         load_known_issues(known)
+
+
+def test_gate_blocks_tests_broken_by_their_own_code(tmp_path):
+    (tmp_path / "test_code.py").write_text("def test_typo():\n    raise TypeError('bad call')\n")
+    results = tmp_path / "results"
+    run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--alluredir",
+        str(results),
+        "test_code.py",
+        cwd=tmp_path,
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    done = onglass(
+        "gate",
+        str(results),
+        "--policy",
+        str(policy),
+        "--summary",
+        str(tmp_path / "g.json"),
+        "--junit",
+        str(tmp_path / "g.xml"),
+    )
+    assert done.returncode == 1
+    data = json.loads((tmp_path / "g.json").read_text())
+    assert data["tests"][0]["lab"] is False
+    assert any("broken by their own code" in r for r in data["reasons"])

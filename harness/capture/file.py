@@ -22,7 +22,6 @@ class FileCapture(Capture):
         self.path = str(path)
         self.realtime = realtime
         self.source = PyAVSource(self.path, health=self.health)
-        self.recording = Path(path)
 
     def items(self) -> Iterator[VideoFrame | AudioChunk]:
         """Every item of the file in decode order, on the calling thread.

@@ -100,12 +100,12 @@ class PyAVSource:
             except av.error.InvalidDataError:
                 self.health.decode_errors += 1
                 frames = []
+            if on_packet is not None:  # recorded before anything looks at its frames
+                on_packet(packet)
             for frame in frames:
                 item = self._convert(frame)
                 if item is not None:
                     yield item
-            if on_packet is not None:
-                on_packet(packet)
 
     def _convert(self, frame: av.VideoFrame | av.AudioFrame) -> VideoFrame | AudioChunk | None:
         if frame.pts is None or frame.time is None:

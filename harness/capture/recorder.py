@@ -22,7 +22,6 @@ class Recorder:
             str(self.path), mode="w", format="mpegts", options={"flush_packets": "1"}
         )
         self._streams: dict[int, av.stream.Stream] = {}
-        self.packets = 0
 
     def add_stream(self, template: av.stream.Stream) -> None:
         """Record the input stream ``template`` (same index on every later reopen)."""
@@ -36,7 +35,6 @@ class Recorder:
             return
         packet.stream = out
         self._container.mux(packet)
-        self.packets += 1
 
     def close(self) -> None:
         self._container.close()
