@@ -128,6 +128,7 @@ class StutterDetector:
     consumes: ClassVar[frozenset[str]] = frozenset({"video"})
     Settings: ClassVar[type[StutterSettings]] = StutterSettings
     STAMP_PROBE_FRAMES: ClassVar[int] = 10
+    STAMP_REPROBE_FRAMES: ClassVar[int] = 25
 
     def __init__(self, settings: StutterSettings | None = None) -> None:
         self.settings = settings or StutterSettings()
@@ -138,6 +139,9 @@ class StutterDetector:
         self._interval = 0.04
         self._stamp_reader = None
         self._stamped: bool | None = None if self.settings.stamps else False
+        self._probe: list[bool] = []  # stamp found, for the frames probed so far
+        self._misses = 0  # consecutive frames without a stamp in stamped mode
+        self._seen = 0
         self._lock: int | None = None  # the cadence's period in frames
         self._candidate: tuple[int, float] | None = None  # (period, since t) of a new pattern
         self._fitting = True  # the previous frame matched the cadence's past
@@ -167,7 +171,14 @@ class StutterDetector:
         return events + self._close_event()
 
     def _read_stamp(self, frame: VideoFrame) -> int | None:
-        if self._stamped is False:
+        """The frame's av-drift-detector stamp, if it has one; switches stamped mode on when
+        ``STAMP_PROBE_FRAMES`` frames in a row mostly carry stamps (probing every
+        ``STAMP_REPROBE_FRAMES`` frames meanwhile: a test starts on menus, the stamped title
+        comes later), and off after twice that many frames without one."""
+        if not self.settings.stamps:
+            return None
+        self._seen += 1
+        if self._stamped is False and self._seen % self.STAMP_REPROBE_FRAMES:
             return None
         if self._stamp_reader is None:
             import av_drift_detector
@@ -178,10 +189,20 @@ class StutterDetector:
             np.ascontiguousarray(grey), grey.shape[1], grey.shape[0], try_qr=False
         )
         stamp = None if found is None else int(found["frame_id"])
-        seen = len(self._frames) + 1
-        if self._stamped is None and seen >= self.STAMP_PROBE_FRAMES:
-            readable = sum(f.stamp is not None for f in self._frames) + (stamp is not None)
-            self._stamped = readable >= self.STAMP_PROBE_FRAMES // 2
+        if self._stamped is None:  # probing
+            self._probe.append(stamp is not None)
+            if len(self._probe) >= self.STAMP_PROBE_FRAMES:
+                self._stamped = sum(self._probe) >= self.STAMP_PROBE_FRAMES // 2
+                self._probe = []
+        elif self._stamped is False:
+            if stamp is not None:  # stamps appeared: probe the next frames
+                self._stamped, self._probe = None, [True]
+        elif stamp is None:
+            self._misses += 1
+            if self._misses >= 2 * self.STAMP_PROBE_FRAMES:
+                self._stamped, self._misses = False, 0
+        else:
+            self._misses = 0
         return stamp
 
     # ---- deciding ------------------------------------------------------------------

@@ -61,3 +61,16 @@ def test_stop_fades_to_black(dut, monitor):
         dut.wait_for_player_state("stopped", timeout=5)
         dut.wait(1)
     monitor.playback_ended()
+
+
+def test_sync_test_pattern_plays_clean(dut, monitor):
+    """The stamped pattern: every frame carries its number, so any stutter is counted exactly."""
+    dut.open_title("Sync Test")
+    dut.press("PLAY")
+    monitor.wait_for_playback(timeout=10)
+    dut.wait(8)
+    with monitor.expect("black", "still"):
+        dut.press("STOP")
+        dut.wait_for_player_state("stopped", timeout=5)
+        dut.wait(1)
+    monitor.playback_ended()
