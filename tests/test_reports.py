@@ -40,6 +40,26 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
         )  # fmt: skip
 
 
+def gate_on(
+    tmp_path: Path, source: str, *pytest_args: str
+) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run the test file ``source`` with Allure results, then the gate with POLICY on them."""
+    (tmp_path / "test_scenario.py").write_text(source)
+    results = tmp_path / "results"
+    run(
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args,
+        "--alluredir", str(results), "test_scenario.py", cwd=tmp_path,
+    )  # fmt: skip
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    summary = tmp_path / "gate.json"
+    done = onglass(
+        "gate", str(results), "--policy", str(policy), "--summary", str(summary),
+        "--junit", str(tmp_path / "gate.xml"),
+    )  # fmt: skip
+    return done, json.loads(summary.read_text()) if summary.exists() else {}
+
+
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory):
     """Two playback scenarios; the fault is late enough that only the one that plays the
@@ -124,7 +144,8 @@ def test_gate_blocks_the_faulty_run(faulty_run, tmp_path):
 
 
 def test_gate_passes_a_run_whose_lab_problems_pass_on_rerun(tmp_path):
-    (tmp_path / "test_lab.py").write_text(
+    done, data = gate_on(
+        tmp_path,
         "from pathlib import Path\n"
         "import pytest\n"
         "from harness.errors import NoSignal\n"
@@ -135,66 +156,25 @@ def test_gate_passes_a_run_whose_lab_problems_pass_on_rerun(tmp_path):
         "        marker.write_text('1')\n"
         "        raise NoSignal('no video from the capture within 10 s')\n"
         "def test_fine():\n"
-        "    pass\n"
+        "    pass\n",
+        "--rerun-broken",
+        "1",
     )
-    results = tmp_path / "results"
-    done = run(
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rerun-broken", "1",
-        "--alluredir", str(results), "test_lab.py", cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-2000:]
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    summary = tmp_path / "gate.json"
-    done = onglass(
-        "gate", str(results), "--policy", str(policy), "--summary", str(summary),
-        "--junit", str(tmp_path / "gate.xml"),
-    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads(summary.read_text())
     assert data["verdict"] == "pass"
-    assert data["reruns"] == [
-        {
-            "test": "test_lab#test_capture_card_hiccup",
-            "attempts": ["broken", "passed"],
-            "final": "passed",
-        }
-    ]
-    assert "rerun: test_lab#test_capture_card_hiccup: broken -> passed" in done.stdout
+    hiccup = "test_scenario#test_capture_card_hiccup"
+    assert data["reruns"] == [{"test": hiccup, "attempts": ["broken", "passed"], "final": "passed"}]
+    assert f"rerun: {hiccup}: broken -> passed" in done.stdout
 
 
 def test_gate_blocks_when_too_many_tests_stay_broken(tmp_path):
-    (tmp_path / "test_lab.py").write_text(
+    done, data = gate_on(
+        tmp_path,
         "from harness.errors import NoSignal\n"
         "def test_a():\n    raise NoSignal('no video')\n"
-        "def test_b():\n    raise NoSignal('no video')\n"
-    )
-    results = tmp_path / "results"
-    run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--alluredir",
-        str(results),
-        "test_lab.py",
-        cwd=tmp_path,
-    )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    done = onglass(
-        "gate",
-        str(results),
-        "--policy",
-        str(policy),
-        "--summary",
-        str(tmp_path / "g.json"),
-        "--junit",
-        str(tmp_path / "g.xml"),
+        "def test_b():\n    raise NoSignal('no video')\n",
     )
     assert done.returncode == 1
-    data = json.loads((tmp_path / "g.json").read_text())
     assert data["totals"] == {"broken": 2}
     assert data["reruns"][0]["attempts"] == ["broken", "broken"]
     assert any("still broken" in r for r in data["reasons"])
@@ -242,32 +222,7 @@ def test_known_issues_come_first_in_the_categories(tmp_path):
 
 
 def test_gate_blocks_tests_broken_by_their_own_code(tmp_path):
-    (tmp_path / "test_code.py").write_text("def test_typo():\n    raise TypeError('bad call')\n")
-    results = tmp_path / "results"
-    run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--alluredir",
-        str(results),
-        "test_code.py",
-        cwd=tmp_path,
-    )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
-    done = onglass(
-        "gate",
-        str(results),
-        "--policy",
-        str(policy),
-        "--summary",
-        str(tmp_path / "g.json"),
-        "--junit",
-        str(tmp_path / "g.xml"),
-    )
+    done, data = gate_on(tmp_path, "def test_typo():\n    raise TypeError('bad call')\n")
     assert done.returncode == 1
-    data = json.loads((tmp_path / "g.json").read_text())
     assert data["tests"][0]["lab"] is False
     assert any("broken by their own code" in r for r in data["reasons"])
