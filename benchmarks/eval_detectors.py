@@ -40,7 +40,7 @@ from typing import Any
 import av
 
 from detectors.event import Event
-from detectors.registry import DETECTORS, build_detectors
+from detectors.registry import build_detectors
 from harness.analyze import analyze_file
 
 try:
@@ -86,6 +86,9 @@ GRIDS: dict[str, dict[str, list[float]]] = {
     "mpdecimate": {"hi": [256, 512, 768, 1024], "lo": [64, 128, 320], "frac": [0.1, 0.33, 0.5]},
 }
 """The thresholds tried when tuning each FFmpeg filter on the validation split."""
+
+DETECTORS: tuple[str, ...] = ("freeze", "black", "stutter")
+"""The onglass detectors this corpus labels and this script scores."""
 
 TOOL_DETECTORS: dict[str, tuple[str, ...]] = {
     "freezedetect": ("freeze",),

@@ -13,11 +13,13 @@ MAFD of the neighbouring frames (``context_frames`` each side, repeats left out)
 2:2, and 24p content carried at 25 fps repeats one frame in 25. The detector looks for a
 period P (2..``max_period`` frames) at which repeats recur in every period of a ``lock_s``
 window; that period is then *locked* (a different one replaces it only after ``relock_s``
-seconds). With a dense cadence (P <= 10), the first frame whose repeat-or-not differs from
-the frames one and two periods before it breaks the cadence (kind ``cadence``): an extra
-hold, a missing one, a phase jump (the frames after a break keep the new phase and are not
-reported again). With a sparse one, a repeat with no partner one period away is a stutter. Decisions wait ``lookahead_s`` seconds of video,
-so events come out that much later.
+seconds). With a dense cadence (P <= 10), the video is read as *holds* (a new picture and
+its repeats) and each hold's length is compared with the last good hold of the same phase,
+Q holds back (Q: holds per period; 2 for 3:2, 1 for 2:2), and with the cadence's usual
+hold lengths (3 and 2 for 3:2). A hold of another length breaks the cadence (kind ``cadence``) and the event covers that hold's output frames: an extra
+repeat, a missing one, a phase jump all show as one or two mistimed holds. With a sparse
+cadence, a repeat with no partner one period away is a stutter. Decisions wait
+``lookahead_s`` seconds of video, so events come out that much later.
 
 Stamped mode. When the frames carry av-drift-detector's frame-number stamps (the virtual
 device's "Sync Test" title), counts are exact: a stamp equal to the previous one is a
@@ -51,6 +53,13 @@ its motion to the next one; a peak of natural motion rises and falls over severa
 DENSE_PERIOD = 10
 """Cadences with a period up to this many frames (3:2, 2:2) are judged by phase, including
 missing repeats; sparser ones (24p carried at 25 fps: 1 in 25) by spacing only."""
+CLEAR_CHANGE = 0.7
+"""In a dense cadence, a new picture whose MAFD is under this share of the local motion is
+ambiguous: when reading it as a repeat makes its hold fit the cadence, it is one (low-bitrate
+encoders refresh a repeated picture with a faint change)."""
+SHAPE_HOLDS = 8
+"""Holds a window must contain to read a cadence's usual hold lengths from it; with fewer
+(little motion), the last shape read for the same period stands."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ class _Frame:
     repeat: bool = False
     drop: bool = False
     judged: bool = False  # enough motion around it to tell
+    motion: float = 0.0  # the local motion level (mean of the two sides' MAFD), when judged
 
 
 class StutterDetector:
@@ -144,8 +154,10 @@ class StutterDetector:
         self._seen = 0
         self._lock: int | None = None  # the cadence's period in frames
         self._candidate: tuple[int, float] | None = None  # (period, since t) of a new pattern
-        self._fitting = True  # the previous frame matched the cadence's past
-        self._settled = 0  # after a break, frames before this index are not judged again
+        self._holds: list[tuple[int, bool]] = []  # (length, good) of the latest holds
+        self._mistimed_until = -1  # frames up to this index belong to a mistimed hold
+        self._hold_until = -1  # frames up to this index belong to the last hold judged
+        self._shape: tuple[int, int, set[int]] | None = None  # (period, phase, usual lengths)
         self._open: list[tuple[float, str]] = []  # affected frames of the event being built
         self._classified = -1  # absolute index of the last frame given repeat / drop flags
 
@@ -256,6 +268,8 @@ class StutterDetector:
         """Motion level (median MAFD) of the ``context_frames`` moving frames before (-1) /
         after (+1) ``index``, or None at the stream's edge or across a scene cut."""
         values: list[float] = []
+        # a repeat re-encoded by a codec differs by a little noise: it is not motion
+        moving = max(self.settings.repeat_noise, self.settings.min_motion / 2)
         i = index + side
         while len(values) < self.settings.context_frames:
             frame = self._at(i)
@@ -263,7 +277,7 @@ class StutterDetector:
                 return None
             if frame.mafd is not None and frame.mafd >= self.settings.cut_level:
                 return None  # a scene cut: the other side is another scene
-            if frame.mafd is not None and frame.mafd > self.settings.repeat_noise:
+            if frame.mafd is not None and frame.mafd > moving:
                 values.append(frame.mafd)
             i += side
         return float(np.median(values))
@@ -301,6 +315,7 @@ class StutterDetector:
             if before is None or after is None or min(before, after) < settings.min_motion:
                 continue
             frame.judged = True
+            frame.motion = (before + after) / 2
             steady = max(before, after) <= STEADY_RATIO * min(before, after)
             if frame.mafd <= max(
                 settings.repeat_noise, settings.repeat_ratio * (before + after) / 2
@@ -361,24 +376,89 @@ class StutterDetector:
             return None
         return frame.repeat
 
-    def _fits_past(self, index: int, period: int) -> bool:
-        """Whether frame ``index`` repeats (or not) like the frames one and two periods back."""
-        flag = self._flag(index)
-        others = [self._flag(index - k * period) for k in (1, 2)]
-        return flag is None or all(other is None or other == flag for other in others)
+    def _hold_length(self, index: int, start: int = 1) -> int | None:
+        """Output frames of the hold starting at new picture ``index`` (it and its repeats,
+        from its ``start``-th frame on), or None when a frame of it could not be judged."""
+        length = start
+        while (flag := self._flag(index + length)) is True:
+            length += 1
+        return None if flag is None else length
+
+    def _faint(self, index: int) -> bool:
+        """Whether new picture ``index`` changed so little (under ``CLEAR_CHANGE`` of the
+        local motion) that it may be a codec's re-encoding of a repeat."""
+        frame = self._at(index)
+        return frame is not None and (frame.mafd or 0.0) < CLEAR_CHANGE * frame.motion
+
+    def _cadence_shape(self, index: int, period: int) -> tuple[int, set[int]]:
+        """The locked cadence around ``index``, read from the ``lock_s`` window that locked
+        it: new pictures per period (2 for 3:2, 1 for 2:2) and the usual hold lengths."""
+        window = self._frames_for(self.settings.lock_s)
+        first = max(self._base, index - window // 2)
+        flags = [self._flag(i) for i in range(first, first + window + 1)]
+        judged = [f for f in flags if f is not None]
+        phase = max(1, round(period * judged.count(False) / max(1, len(judged))))
+        lengths: list[int] = []
+        starts = [i for i, flag in enumerate(flags) if flag is False]
+        for a, b in zip(starts, starts[1:], strict=False):
+            if all(flag is True for flag in flags[a + 1 : b]):
+                lengths.append(b - a)
+        if len(lengths) >= SHAPE_HOLDS:
+            usual = {n for n in set(lengths) if lengths.count(n) >= 0.2 * len(lengths)}
+            self._shape = (period, phase, usual)
+        elif self._shape is not None and self._shape[0] == period:
+            return self._shape[1], self._shape[2]  # too little motion here: the last shape
+        else:
+            usual = set()
+        return phase, usual
+
+    def _judge_hold(self, index: int, period: int) -> bool:
+        """Whether the hold starting at ``index`` is mistimed: not one of the cadence's usual
+        lengths, or not the length of the last good hold of its phase; records it."""
+        length = self._hold_length(index)
+        if length is None:
+            self._holds = []  # unjudged frames: the phase is lost
+            return False
+        phase, usual = self._cadence_shape(index, period)
+        reference = next(
+            (
+                held
+                for held, good in self._holds[-phase::-phase][:3]
+                if good and len(self._holds) >= phase
+            ),
+            None,
+        )
+
+        def fits(held: int) -> bool:
+            return (not usual or held in usual) and (reference is None or held == reference)
+
+        if not fits(length) and self._faint(index + length):
+            longer = self._hold_length(index, length + 1)  # read the faint change as a repeat
+            if longer is None:
+                self._holds = []  # cannot tell which reading is right
+                return False
+            if fits(longer):
+                length = longer
+        mistimed = not fits(length)
+        self._holds = [*self._holds[-4 * DENSE_PERIOD :], (length, not mistimed)]
+        self._hold_until = index + length - 1
+        if mistimed:
+            self._mistimed_until = index + length - 1
+        return mistimed
 
     def _judge_cadence(self, index: int, frame: _Frame) -> list[str]:
         self._update_lock(index)
         period = self._lock
         if period is not None and period <= DENSE_PERIOD:
-            # a break is where the pattern stops matching its own past: an extra hold, a
-            # missing one, a phase jump; the frames after it keep the new phase
-            fits = self._fits_past(index, period) or index < self._settled
-            broke, self._fitting = not fits and self._fitting, fits
-            if broke:  # its past is the old phase for two periods: judge again after that
-                self._settled = index + 2 * period + 1
+            if index <= self._mistimed_until:
                 return ["cadence"]
+            new_hold = self._flag(index) is False and index > self._hold_until
+            if new_hold and self._judge_hold(index, period):
+                return ["cadence"]
+            if self._flag(index) is None:
+                self._holds = []
             return ["drop"] if frame.drop else []
+        self._holds = []
         if frame.repeat:
             if period is None:
                 return ["repeat"]

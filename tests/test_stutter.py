@@ -83,9 +83,17 @@ def test_regular_32_pulldown_at_60_fps_is_normal():
 def test_a_broken_32_cadence_is_reported_as_cadence():
     indices = pulldown(120, [3, 2]) + [119] + pulldown(240, [3, 2])[300:]  # one extra hold
     events = play(indices, fps=60)
-    assert events, "the break was not reported"
-    assert all(e.details["cadence_period_frames"] == 5 for e in events)
-    assert len(events) <= 2
+    assert len(events) == 1, events
+    assert events[0].details["cadence_period_frames"] == 5
+    # the event is the mistimed hold: content 119 shown 3 times (frames 298-300) instead of 2
+    assert (events[0].start, events[0].end) == pytest.approx((298 / 60, 301 / 60))
+
+
+def test_a_short_hold_in_22_cadence_is_reported_at_its_frames():
+    indices = pulldown(100, [2]) + [100] + pulldown(200, [2])[202:]  # content 100 shown once
+    events = play(indices, fps=50)
+    assert len(events) == 1, events
+    assert (events[0].start, events[0].end) == pytest.approx((200 / 50, 201 / 50))
 
 
 def test_a_capture_gap_is_not_stutter():
