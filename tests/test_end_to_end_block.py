@@ -1,0 +1,53 @@
+"""End to end: a scheduled block-corruption fault on the virtual device fails a playback
+scenario naming ``block_corruption`` (live detector, shipped weights); clean playback passes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = "test_suites/playback/test_vod.py::test_play_title_to_end"
+EVENT = re.compile(r"(?P<detector>[a-z_]+)\s+[\d.]+-[\d.]+ s \(playback \+(?P<offset>[\d.]+) s\)")
+
+
+def _scenario(tmp_path: Path, *args: str) -> tuple[int, str]:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--onglass-output",
+            str(tmp_path),
+            SCENARIO,
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_scheduled_block_corruption_fails_the_scenario_naming_it(tmp_path):
+    code, out = _scenario(tmp_path, "--sim-faults", "block@8s+3s:20%")
+    assert code == 1, out
+    found = [(m["detector"], float(m["offset"])) for m in EVENT.finditer(out)]
+    blocks = [t for d, t in found if d == "block_corruption"]
+    assert blocks, out
+    # sampled every 0.5 s live: the first sample inside the fault window flags it
+    assert any(8.0 - 0.2 <= t <= 8.0 + 0.8 for t in blocks), out
+    assert all(8.0 - 0.2 <= t <= 11.2 for t in blocks), out  # nothing outside the fault
+
+
+@pytest.mark.slow
+def test_clean_playback_passes_with_the_block_detector(tmp_path):
+    code, out = _scenario(tmp_path)
+    assert code == 0, out
