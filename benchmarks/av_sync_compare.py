@@ -4,13 +4,16 @@ frames and audio), through the same capture paths with the same injected offsets
     .venv/bin/python benchmarks/av_sync_compare.py [--paths file,stream,pulse]
         [--out benchmarks/results/av_sync.md]
 
-Each tool measures its own test stream as the virtual device plays it: onglass the "AV Sync"
-title (a white flash and a 1 kHz burst once a second), av-drift-detector the "Sync Test" title
-(its own pattern: every frame and every frame's worth of sound stamped with the frame number,
-rendered by its ``PatternRenderer`` / ``synthesize_audio``). The device's ``av_offset`` fault
-shifts the sound of either title alike: one playback walks through 0 ms (the calibration
-window), then -200, -100, -40, +40, +100, +200 ms (positive = audio early); a second playback
-drifts 40 ms per minute. Paths:
+What is compared: each tool measures its *own* test title, played by the same virtual device
+with the same fault schedule through the same capture path, so the two tools never see the
+same decoded items: onglass the "AV Sync" title (a white flash and a 1 kHz burst once a
+second), av-drift-detector the "Sync Test" title (its own pattern: every frame and every
+frame's worth of sound stamped with the frame number, rendered by its ``PatternRenderer`` /
+``synthesize_audio``). The device's ``av_offset`` fault shifts the sound of either title
+alike: one playback walks through 0 ms (the calibration window), then -200, -100, -40, +40,
++100, +200 ms (positive = audio early); a second playback drifts 40 ms per minute. On the
+live paths both titles play one after the other in one device session (one virtual device,
+one PulseAudio server; the fault schedule restarts with each title's playback). Paths:
 
 * ``file``: the device's MPEG-TS output (H.264 + AAC) rendered to a file, decoded by the
   capture's PyAV code (faster than real time, no network);
@@ -18,9 +21,10 @@ drifts 40 ms per minute. Paths:
 * ``pulse``: the live device's sound played into a PulseAudio null sink and recorded with
   sounddevice (``pulse`` ALSA device), paired with the stream video (``VideoWithDeviceAudio``).
 
-Both tools get exactly the same decoded items: onglass feeds them to ``AvSyncDetector``;
-av-drift-detector reads each frame's luma with ``StampReader`` and gets the mono audio, and
-``analyze_frames`` reports a drift per frame (positive = audio late, negated here). Errors are
+Both tools get the items the path's capture decodes from their title: onglass feeds them to
+``AvSyncDetector``; av-drift-detector reads each frame's luma with ``StampReader`` and gets the
+mono audio, and ``analyze_frames`` reports a drift per frame (positive = audio late, negated
+here). Errors are
 measured value minus injected value, away from the fault windows' edges (0.6 s); on the live
 paths each tool's own median in the 0 ms window is subtracted first (what
 ``onglass calibrate --av`` does). Writes a table with the date, machine and command.
@@ -29,24 +33,25 @@ paths each tool's own median in the 0 ms window is subtracted first (what
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
-import queue
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from detectors.av_sync import AvSyncDetector, drift_ms_per_min
 from detectors.media import AudioChunk, VideoFrame
 from devices.simulator.content import AvSyncTitle
 from devices.simulator.device import SimulatorConfig, render_playback
 from devices.simulator.faults import FaultSchedule
+from harness.calibrate import play_and_feed
+from harness.rig import Rig, default_rig_path, parse_rig
+from harness.session import RigSession
 
 try:
     from benchmarks.eval_detectors import machine_description
@@ -65,7 +70,6 @@ OFFSET_FAULTS = ",".join(
     f"av_offset@{i * WINDOW_S:g}s+{WINDOW_S:g}s:{ms}ms" for i, ms in enumerate(WINDOWS_MS) if ms
 )
 DRIFT_FAULTS = f"av_drift@0s+60s:{DRIFT_MS_PER_MIN:g}ms"
-CATALOGUE = ("Big Buck Bunny", "Photo Tour", "Sync Test", "AV Sync")
 FPS = 25
 
 
@@ -155,8 +159,10 @@ TOOLS = (OnglassTool, AvDriftTool)
 NOTES = (
     "Notes:",
     "",
-    "- Each tool measures its own playback (onglass the AV Sync title, av-drift-detector the "
-    "Sync Test title); on the live paths these are separate runs of the virtual device.",
+    "- What is compared: each tool measures its own title (onglass the AV Sync title, "
+    "av-drift-detector the Sync Test title), played with the same injected offsets through the "
+    "same path; the tools never see the same decoded items. On the live paths both titles "
+    "play one after the other in one session of the virtual device.",
     "- The injected offsets are whole samples at 48 kHz, and av-drift-detector reads the frame "
     "numbers its audio carries, so on a bit-exact sound path it reads them exactly (0.00).",
     "- av-drift-detector's `analyze_frames` takes one audio start time: it is given the first "
@@ -180,44 +186,26 @@ def run_file(tool, faults: str) -> Measured:
     return tool.finish()
 
 
-def run_live(tool, faults: str, pulse=None) -> Measured:
-    from devices.device import AppProfile, Device
-    from devices.profiles.android_tv import keycode
-    from devices.transports.adb import AdbTransport
-    from harness.capture.sounddevice_audio import VideoWithDeviceAudio
-    from harness.capture.stream import StreamCapture
-    from harness.virtual_device import VirtualDeviceProcess
+def live_rig(faults: str, pulse) -> Rig:
+    """The built-in virtual rig with ``faults``; with ``pulse`` (a ``PulseServer``) the device
+    also plays into its sink and the capture takes the sound from the ``pulse`` device."""
+    data = yaml.safe_load(default_rig_path().read_text())
+    data["simulator"]["faults"] = faults
+    if pulse is not None:
+        data["simulator"]["pulse_sink"] = pulse.sink
+        data["capture"]["audio_device"] = "pulse"
+    return parse_rig(data, "virtual rig (av_sync_compare)")
 
-    sink = pulse.sink if pulse is not None else ""
-    device = VirtualDeviceProcess(
-        faults=faults, pulse_sink=sink, env=pulse.environ() if pulse else None
-    )
-    endpoints = device.start()
+
+def run_live(tools: list, faults: str, pulse=None) -> list[Measured]:
+    """Each tool's title played in turn in one session of the virtual device, measured by it."""
+    session = RigSession(live_rig(faults, pulse))
     try:
-        transport = AdbTransport(endpoints.adb)
-        transport.connect()
-        dut = Device(transport, keycode, AppProfile("com.onglass.player", ".Main", CATALOGUE))
-        capture = StreamCapture(endpoints.stream)
-        if pulse is not None:
-            capture = VideoWithDeviceAudio(capture, "pulse")
-        items: queue.Queue = queue.Queue()
-        capture.subscribe(items.put)
-        capture.start()
-        try:
-            dut.open_title(tool.title)
-            dut.press("PLAY")
-            deadline = time.monotonic() + PLAY_S + 3.0
-            while time.monotonic() < deadline:
-                with contextlib.suppress(queue.Empty):
-                    tool.feed(items.get(timeout=0.2))
-        finally:
-            capture.stop()
-            transport.close()
-        while not items.empty():
-            tool.feed(items.get())
-        return tool.finish()
+        for tool in tools:
+            play_and_feed(session, tool.title, PLAY_S + 3.0, tool.feed)
+        return [tool.finish() for tool in tools]
     finally:
-        device.stop()
+        session.close()
 
 
 # ---- scoring ------------------------------------------------------------------------------
@@ -277,30 +265,32 @@ def main(argv: list[str] | None = None) -> int:
     detail: list[list[str]] = []
     try:
         for path in paths:
-            for make in TOOLS:
-                live = path != "file"
+            live = path != "file"
 
-                def once(faults: str, make=make, path=path) -> Measured:
-                    tool = make()
-                    print(f"[{path}] {tool.name}: {faults}", flush=True)
-                    if path == "file":
-                        return run_file(tool, faults)
-                    return run_live(tool, faults, pulse if path == "pulse" else None)
+            def measure(faults: str, path=path) -> list[Measured]:
+                """Every tool's measurement of its own title under ``faults`` on ``path``."""
+                tools = [make() for make in TOOLS]
+                print(f"[{path}] {', '.join(t.name for t in tools)}: {faults}", flush=True)
+                if path == "file":
+                    return [run_file(tool, faults) for tool in tools]
+                return run_live(tools, faults, pulse if path == "pulse" else None)
 
-                errors, calibration = offset_errors(once(OFFSET_FAULTS), calibrate=live)
+            offsets = measure(OFFSET_FAULTS)
+            drifts = [None] * len(TOOLS) if args.no_drift else measure(DRIFT_FAULTS)
+            for make, measured, drifted in zip(TOOLS, offsets, drifts, strict=True):
+                errors, calibration = offset_errors(measured, calibrate=live)
                 median, worst, count = summarise(errors)
-                drift = None if args.no_drift else drift_of(once(DRIFT_FAULTS))
-                name = make.name
+                drift = None if drifted is None else drift_of(drifted)
                 rows.append(
                     [
-                        path, name, f"{median:.2f}", f"{worst:.2f}", str(count),
+                        path, make.name, f"{median:.2f}", f"{worst:.2f}", str(count),
                         f"{calibration:+.2f}" if live else "-",
                         "-" if drift is None else f"{drift:+.1f}",
                     ]
                 )  # fmt: skip
                 for ms, errs in errors.items():
                     cell = f"{np.median(errs):+.2f} ({len(errs)})" if errs else "-"
-                    detail.append([path, name, f"{ms:+d}", cell])
+                    detail.append([path, make.name, f"{ms:+d}", cell])
                 print(rows[-1], flush=True)
     finally:
         if pulse is not None:
@@ -318,6 +308,8 @@ def write_table(out: str, rows: list[list[str]], detail: list[list[str]], comman
         f"- command: `{command}`",
         f"- injected offsets (ms, + = audio early): {', '.join(f'{m:+d}' for m in WINDOWS_MS)}, "
         f"{WINDOW_S:g} s each; drift run: {DRIFT_MS_PER_MIN:+g} ms per minute",
+        "- compared: each tool on its own title (onglass: AV Sync, av-drift-detector: Sync "
+        "Test), same device, same injected offsets, same path; not the same decoded items",
         "- error = measured - injected, every marker (onglass) or stamped frame (av-drift-"
         "detector) at least 0.6 s from a window edge; live paths: minus the tool's own median "
         "in the 0 ms window (calibration)",

@@ -120,11 +120,6 @@ class AvSyncSettings:
         )
         require(self.min_markers >= 1, "min_markers", f"must be >= 1, got {self.min_markers}")
         require(
-            self.stamp_window_s > 0,
-            "stamp_window_s",
-            f"must be > 0 seconds, got {self.stamp_window_s}",
-        )
-        require(
             self.drift_min_markers >= 3,
             "drift_min_markers",
             f"must be >= 3, got {self.drift_min_markers}",
@@ -148,7 +143,10 @@ class AvSyncSettings:
 
 @dataclass(frozen=True)
 class Marker:
-    """One measured flash + beep pair (seconds on the capture timeline)."""
+    """One measured flash + beep pair (seconds on the capture timeline).
+
+    ``beep_s`` is where the sound was captured, before any calibration: ``flash_s - beep_s``
+    is the raw offset for flash + beep markers and stamped windows alike."""
 
     flash_s: float
     beep_s: float
@@ -176,6 +174,8 @@ class FlashFinder:
         return float(np.median(self._steps)) if self._steps else 0.04
 
     def feed(self, frame: VideoFrame) -> list[float]:
+        """Take the next frame (in time order); returns the flash onsets (capture seconds,
+        sub-frame) it completed: a flash is judged once its rise has stopped."""
         thumb = frame.thumbnail()
         mean, std = float(thumb.mean()) / 255.0, float(thumb.std()) / 255.0
         if self._last_t is not None and frame.t > self._last_t:
@@ -222,6 +222,9 @@ class BeepFinder:
         self.audio_t = float("-inf")
 
     def feed(self, chunk: AudioChunk) -> list[float]:
+        """Take the next chunk (in time order, any channel count: mixed to mono); returns the
+        beep onsets (capture seconds, sub-sample) found up to ``ready_t``. A chunk more than
+        ``MAX_JITTER_S`` away from the previous one's end starts a new buffer."""
         mono = chunk.samples.mean(axis=1) if chunk.samples.ndim == 2 else chunk.samples
         if self._rate != chunk.rate or abs(chunk.t - self._buffer_end()) > MAX_JITTER_S:
             # first chunk, a new rate or a gap: start afresh at this chunk
@@ -245,6 +248,7 @@ class BeepFinder:
         )
 
     def flush(self) -> list[float]:
+        """The input ended: the beep onsets (capture seconds) in the buffer's last samples."""
         return self._scan(final=True)
 
     def _buffer_end(self) -> float:
@@ -411,11 +415,21 @@ class StampedSync:
         """(window middle, offset ms) of one window of read frames."""
         import av_drift_detector
 
-        chunks = list(self._audio)
-        if not chunks:
+        first, last = frames[0]["time"], frames[-1]["time"]
+        runs = continuous_runs(list(self._audio))
+        if not runs:
             return []
+
+        def overlap(run: list[AudioChunk]) -> float:
+            return min(last, run[-1].end) - max(first, run[0].t)
+
+        chunks = max(runs, key=overlap)  # the window is measured within one run of sound
+        middle = 0.5 * (first + last)
+        nearest = min(range(len(chunks)), key=lambda i: abs(chunks[i].t - middle))
+        before = sum(len(c.samples) for c in chunks[:nearest])
         samples = np.concatenate([c.samples.mean(axis=1) for c in chunks]).astype(np.float32)
-        audio = {"sample_rate": chunks[0].rate, "start_time": chunks[0].t, "samples": samples}
+        start = chunks[nearest].t - before / chunks[0].rate  # the newest time near the window
+        audio = {"sample_rate": chunks[0].rate, "start_time": start, "samples": samples}
         try:
             report = av_drift_detector.analyze_frames(
                 frames, audio, width=self._size[0], height=self._size[1]
@@ -425,8 +439,23 @@ class StampedSync:
         drifts = [f["drift_ms"] for f in report["frames"] if f["status"] == "ok"]
         if len(drifts) < len(frames) // 2:
             return []
-        middle = 0.5 * (frames[0]["time"] + frames[-1]["time"])
         return [(middle, -float(np.median(drifts)))]
+
+
+def continuous_runs(chunks: list[AudioChunk]) -> list[list[AudioChunk]]:
+    """``chunks`` split where one does not follow the previous one's end within
+    ``MAX_JITTER_S`` (a gap, an overlap or a new rate): the samples of a run are contiguous."""
+    runs: list[list[AudioChunk]] = []
+    for chunk in chunks:
+        if (
+            runs
+            and chunk.rate == runs[-1][-1].rate
+            and abs(chunk.t - runs[-1][-1].end) <= MAX_JITTER_S
+        ):
+            runs[-1].append(chunk)
+        else:
+            runs.append([chunk])
+    return runs
 
 
 class AvSyncDetector:
@@ -451,6 +480,8 @@ class AvSyncDetector:
 
     # ---- feeding -------------------------------------------------------------------
     def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
+        """Take the next frame or chunk (each kind in time order); returns the events the
+        markers paired so far completed (offset runs, drift)."""
         if isinstance(item, VideoFrame):
             self._pending_flashes += self._flashes.feed(item)
             stamped = self._stamped.feed_video(item) if self._stamped else []
@@ -460,6 +491,8 @@ class AvSyncDetector:
         return self._from_stamps(stamped) + self._pair(final=False)
 
     def flush(self) -> list[Event]:
+        """The input ended: pair what is left, close the open offset run, judge the drift;
+        returns those events."""
         self._pending_beeps += self._beeps.flush()
         events = self._from_stamps(self._stamped.flush() if self._stamped else [])
         events += self._pair(final=True)
@@ -467,9 +500,9 @@ class AvSyncDetector:
 
     def _from_stamps(self, measured: list[tuple[float, float]]) -> list[Event]:
         events: list[Event] = []
-        for t, offset in measured:
-            offset -= self.settings.calibration_ms
-            events += self._add(Marker(t, t - (offset / 1000.0), offset))
+        for t, raw_ms in measured:
+            offset = raw_ms - self.settings.calibration_ms
+            events += self._add(Marker(t, t - raw_ms / 1000.0, offset))
         return events
 
     # ---- pairing -------------------------------------------------------------------
@@ -493,6 +526,9 @@ class AvSyncDetector:
         if not final:  # beeps that no later flash can claim any more
             cutoff = min(self._flashes.video_t, horizon) - 2 * window
             self._pending_beeps = [b for b in self._pending_beeps if b >= cutoff]
+            if self._beeps.ready_t == float("-inf"):  # no sound (yet): flashes cannot wait
+                oldest = self._flashes.video_t - 2 * window
+                self._pending_flashes = [f for f in self._pending_flashes if f >= oldest]
         return events
 
     def _in_tolerance(self, offset_ms: float) -> bool:

@@ -5,18 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from detectors.audio_artifact import AudioArtifactDetector
+from detectors.av_sync import AvSyncDetector
 from detectors.black import BlackDetector
+from detectors.block_corruption import BlockCorruptionDetector
 from detectors.freeze import FreezeDetector
+from detectors.loudness import LoudnessDetector
 from detectors.protocol import Detector
 from detectors.settings import SettingsError, settings_from_mapping
+from detectors.silence import SilenceDetector
 from detectors.stutter import StutterDetector
 
 DETECTORS: dict[str, type] = {
     FreezeDetector.name: FreezeDetector,
     BlackDetector.name: BlackDetector,
+    BlockCorruptionDetector.name: BlockCorruptionDetector,
     StutterDetector.name: StutterDetector,
+    AvSyncDetector.name: AvSyncDetector,
+    SilenceDetector.name: SilenceDetector,
+    AudioArtifactDetector.name: AudioArtifactDetector,
+    LoudnessDetector.name: LoudnessDetector,
 }
 """Every detector onglass has, by its contract name."""
+
+OPT_IN = frozenset({AudioArtifactDetector.name})
+"""Detectors run only when named (``--detectors``, a rig's ``detectors:``): the
+audio_artifact model still flags clean content (see detectors/models/audio_artifact.md)."""
+DEFAULT_DETECTORS = [name for name in DETECTORS if name not in OPT_IN]
+"""What runs when no detectors are named."""
 
 
 def build_detector(name: str, settings: Mapping[str, Any] | None = None) -> Detector:

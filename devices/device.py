@@ -81,6 +81,9 @@ class Device:
     transport: Transport
     keymap: Callable[[Key], str]
     app: AppProfile | None = None
+    status: Transport | None = None
+    """A second link for app launch, player state and logs when the key transport cannot
+    (an IR blaster has no back channel: e.g. ADB beside IR). None: the key transport only."""
     interpress_delay_s: float = 0.3
     """Pause between keys of a sequence, in seconds (stb-tester's default)."""
     key_listeners: list[Callable[[KeyPress], None]] = field(default_factory=list)
@@ -93,6 +96,29 @@ class Device:
         code = self.keymap(parsed)
         sent = time.monotonic()
         self.transport.send_key(code)
+        press = KeyPress(parsed, code, self.transport.kind, sent, time.monotonic())
+        for listener in self.key_listeners:
+            listener(press)
+        return press
+
+    def hold(self, key: Key | str, seconds: float) -> KeyPress:
+        """Hold ``key`` down for ``seconds`` (repeat frames on IR, keydown/keyup on ECP...).
+
+        Transports without a hold send single presses on a ``interpress_delay_s`` grid
+        instead (at 0, d, 2d... while within ``seconds``; a slow press does not shorten it).
+        """
+        parsed = Key.parse(key)
+        code = self.keymap(parsed)
+        sent = time.monotonic()
+        hold_key = getattr(self.transport, "hold_key", None)
+        with self.step(f"hold {parsed.value} for {seconds:g} s"):
+            if hold_key is not None:
+                hold_key(code, seconds)
+            else:
+                repeats = int(seconds / self.interpress_delay_s) if self.interpress_delay_s else 0
+                for n in range(repeats + 1):
+                    time.sleep(max(0.0, sent + n * self.interpress_delay_s - time.monotonic()))
+                    self.transport.send_key(code)
         press = KeyPress(parsed, code, self.transport.kind, sent, time.monotonic())
         for listener in self.key_listeners:
             listener(press)
@@ -115,10 +141,24 @@ class Device:
 
     def shell(self, command: str) -> str:
         """Run a shell command on the device (transports that have a shell: ADB)."""
-        run = getattr(self.transport, "shell", None)
+        run = self._shell_channel()
         if run is None:
-            raise TransportError(f"{self.transport.kind}: this transport has no shell")
+            raise TransportError(
+                f"{self.transport.kind}: this transport has no shell or state queries "
+                "(give the rig a status link: device.status)"
+            )
         return run(command)
+
+    def _shell_channel(self) -> Callable[[str], str] | None:
+        return self._capability("shell")
+
+    def _capability(self, name: str) -> Callable | None:
+        """Method ``name`` of the key transport, else of the status link, else None."""
+        for link in (self.transport, self.status):
+            method = getattr(link, name, None)
+            if method is not None:
+                return method
+        return None
 
     # ---- app navigation (Android TV profile: am start + catalogue keys) -------------
     def _require_app(self) -> AppProfile:
@@ -129,6 +169,11 @@ class Device:
     def launch_app(self) -> None:
         """Start the app under test on its catalogue."""
         app = self._require_app()
+        launch = self._capability("launch_app")  # e.g. Roku ECP /launch
+        if launch is not None:
+            with self.step(f"launch {app.package}"):
+                launch(app)
+            return
         with self.step(f"launch {app.package}"):
             out = self.shell(f"am start -n {app.package}/{app.activity}")
         if "Error" in out:
@@ -146,7 +191,11 @@ class Device:
             self.press_sequence([*moves, Key.OK])
 
     def player_state(self) -> PlayerStatus:
-        """The media session's state, parsed from ``dumpsys media_session``."""
+        """The player's state: the transport's own query (Roku ECP ``/query/media-player``)
+        or the media session, parsed from ``dumpsys media_session``."""
+        query = self._capability("player_status")
+        if query is not None:
+            return PlayerStatus(*query())
         text = self.shell("dumpsys media_session")
         match = re.search(r"state=PlaybackState \{([^}]*)\}", text)
         if match is None:
@@ -191,6 +240,8 @@ class Device:
 
     def describe(self) -> dict[str, str]:
         """Model, firmware and app version as the device reports them ('' where unknown)."""
+        if self._shell_channel() is None:
+            return {"model": "", "firmware": "", "app_version": ""}
         facts = {
             "model": self.shell("getprop ro.product.model").strip(),
             "firmware": self.shell("getprop ro.build.fingerprint").strip(),

@@ -14,6 +14,8 @@ import allure
 from devices.device import KeyPress
 from harness.monitor import MonitorReport
 from reports.evidence import Span, clip, frame_strip, timeline
+from reports.heatmap import event_heatmap
+from reports.spectrogram import AUDIO_DETECTORS, event_spectrogram
 
 MAX_EVENTS_WITH_EVIDENCE = 5
 """Unexpected events that get a frame strip and a clip; the rest are listed in the summary."""
@@ -67,6 +69,24 @@ def attach_evidence(
                 )
             except (ValueError, OSError) as error:
                 allure.attach(str(error), name=f"{label}: no picture evidence")
+        if report.recording and event.detector in AUDIO_DETECTORS:
+            try:
+                allure.attach(
+                    event_spectrogram(report.recording, report.origin_s, event),
+                    name=f"{label}: spectrogram",
+                    attachment_type=allure.attachment_type.PNG,
+                )
+            except (ValueError, OSError) as error:
+                allure.attach(str(error), name=f"{label}: no spectrogram")
+        if report.recording and event.detector == "block_corruption":
+            try:
+                allure.attach(
+                    event_heatmap(report.recording, report.origin_s, event),
+                    name=f"{label}: corruption map",
+                    attachment_type=allure.attachment_type.PNG,
+                )
+            except (ValueError, OSError) as error:
+                allure.attach(str(error), name=f"{label}: no corruption map")
         allure.attach(
             json.dumps(event.to_json(), indent=2),
             name=f"{label}: details",

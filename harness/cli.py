@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from detectors.registry import DETECTORS, build_detectors
+from detectors.registry import DEFAULT_DETECTORS, DETECTORS, OPT_IN, build_detectors
 from detectors.settings import SettingsError
 from devices.simulator.device import render_playback
 from devices.simulator.faults import FaultSchedule, FaultSpecError
@@ -22,7 +22,13 @@ from devices.simulator.serve import add_arguments as add_sim_arguments
 from devices.simulator.serve import config_from_args, serve
 from devices.transports.base import TransportError
 from harness.analyze import analyze_file
-from harness.calibrate import calibrate, write_thresholds
+from harness.calibrate import (
+    AV_REFERENCE_TITLE,
+    calibrate,
+    calibrate_av,
+    write_av_offset,
+    write_thresholds,
+)
 from harness.errors import InfrastructureError, MediaError
 from harness.rig import RigError, load_rig
 from reports.allure_report import ReportError, generate
@@ -52,7 +58,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     names = (
         [n.strip() for n in args.detectors.split(",") if n.strip()]
         if args.detectors
-        else list(DETECTORS)
+        else list(DEFAULT_DETECTORS)
     )
     settings = _parse_sets(args.set)
     unused = sorted(set(settings) - set(names))
@@ -124,12 +130,12 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        raise UsageError(f"--seconds: must be > 0, got {args.seconds}")
     try:
         rig = load_rig(args.rig)
     except RigError as error:
         raise UsageError(f"--rig: {error}") from None
+    if args.av:
+        return _calibrate_av(args, rig)
     print(f"onglass calibrate: measuring {rig.name} on a still picture for {args.seconds:g} s ...")
     floor = calibrate(rig, args.seconds)
     print(f"  frames measured            {floor.frames}")
@@ -149,6 +155,39 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _GivenSeconds(float):
+    """A --seconds value the user typed (the default is a plain float)."""
+
+
+def _seconds_given(text: str) -> float:
+    """argparse type of calibrate's --seconds: a number of seconds > 0."""
+    try:
+        seconds = _GivenSeconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not seconds > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return seconds
+
+
+def _calibrate_av(args: argparse.Namespace, rig) -> int:
+    seconds = args.seconds if isinstance(args.seconds, _GivenSeconds) else 20.0
+    print(f"onglass calibrate --av: playing {args.title!r} on {rig.name} for {seconds:g} s ...")
+    result = calibrate_av(rig, seconds, args.title)
+    low, high = result.span_ms
+    print(f"  markers measured           {result.markers}")
+    print(f"  capture-chain AV offset    {result.offset_ms:+.2f} ms (+ = audio early)")
+    print(f"  spread (std), span         {result.spread_ms:.2f} ms, {low:+.2f} .. {high:+.2f} ms")
+    print(f"  drift                      {result.drift_ms_per_min:+.2f} ms per minute")
+    print(f"  -> capture.av_offset_ms = {result.offset_ms:.2f}")
+    if args.rig and not args.dry_run:
+        backup = write_av_offset(args.rig, result.offset_ms)
+        print(f"onglass calibrate --av: wrote it into {args.rig} (previous version: {backup})")
+    else:
+        print("onglass calibrate --av: not written (built-in rig or --dry-run)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onglass", description="Eyes-on-glass release testing.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("media", help="media file (any format FFmpeg reads)")
     analyze.add_argument("--json", required=True, help="where to write the analysis ('-' = stdout)")
     analyze.add_argument(
-        "--detectors", default="", help=f"comma-separated ({', '.join(DETECTORS)}; default all)"
+        "--detectors",
+        default="",
+        help=f"comma-separated ({', '.join(DETECTORS)}; default: all but {', '.join(sorted(OPT_IN))})",
     )
     analyze.add_argument(
         "--set",
@@ -205,7 +246,20 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument(
         "--rig", default=None, help="rig file to calibrate and update (default: built-in)"
     )
-    cal.add_argument("--seconds", type=float, default=8.0, help="how long to measure, in seconds")
+    cal.add_argument(
+        "--seconds",
+        type=_seconds_given,
+        default=8.0,
+        help="how long to measure, in seconds (default 8; with --av 20)",
+    )
+    cal.add_argument(
+        "--av",
+        action="store_true",
+        help="measure the capture chain's AV offset on a flash + beep title (capture.av_offset_ms)",
+    )
+    cal.add_argument(
+        "--title", default=AV_REFERENCE_TITLE, help="--av: the in-sync reference title to play"
+    )
     cal.add_argument("--dry-run", action="store_true", help="print the thresholds, write nothing")
     cal.set_defaults(run=_cmd_calibrate)
     return parser

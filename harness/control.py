@@ -35,6 +35,7 @@ class DeviceLinks:
     console: SerialConsole | None = None
 
     def close(self) -> None:
+        """Stop the console capture and close every transport (errors while closing ignored)."""
         if self.console is not None:
             self.console.stop()
         for transport in self.transports:
@@ -49,7 +50,8 @@ def _resolve(config: TransportConfig, endpoints: SimulatorEndpoints | None) -> T
         raise ValueError(f"{config.kind}: address 'auto' needs the virtual device")
     address = endpoints.adb if config.kind == "adb" else endpoints.controls.get(config.kind)
     if address is None:
-        raise TransportError(f"{config.kind}: the virtual device has no such endpoint here")
+        why = endpoints.unavailable.get(config.kind, "the virtual device has no such endpoint")
+        raise TransportError(f"{config.kind}: not available on the virtual device here: {why}")
     options = {**VIRTUAL_OPTIONS.get(config.kind, {}), **config.options}
     return replace(config, address=address, options=options)
 
@@ -76,7 +78,8 @@ def connect_device(
         profile=config.profile,
         options=key_config.options,
     )
-    links = DeviceLinks(Device(key_link, keymap(config.profile, key_config.kind), config.app))
+    codes = keymap(config.profile, key_config.kind, key_config.options.get("remote"))
+    links = DeviceLinks(Device(key_link, codes, config.app))
     links.transports.append(key_link)
     try:
         status_config = config.status

@@ -6,7 +6,7 @@ Two kinds of declarations, both on the capture timeline:
   script says it ended (``Monitor.playback_ended``). Events that begin outside any watch
   period (menus, the catalogue after the title ends) are not defects.
 * **Expected windows**: ``Monitor.expect("still")`` around a pause, ``expect("black")``
-  around a fade the script asks for. An event of a matching detector that begins and ends
+  around a fade the script asks for, ``expect("silence")`` around a mute. An event of a matching detector that begins and ends
   inside a window, widened by ``margin_s`` each side, is expected.
 
 ``margin_s`` absorbs the device's reaction time to a key press and the capture latency.
@@ -21,9 +21,11 @@ from enum import StrEnum
 from detectors.event import Event
 
 KINDS: dict[str, frozenset[str]] = {
-    "still": frozenset({"freeze", "stutter"}),  # a picture meant to stop may hitch as it stops
+    # a picture meant to stop (pause, stop) may hitch as it stops, and its sound goes silent
+    "still": frozenset({"freeze", "stutter", "silence"}),
     "freeze": frozenset({"freeze"}),
     "black": frozenset({"black"}),
+    "silence": frozenset({"silence"}),  # a scripted mute, a silent passage of the content
 }
 """Expectation kinds a script may declare, and the detectors each one covers."""
 

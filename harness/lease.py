@@ -12,6 +12,7 @@ see the README's "Sharing devices between hosts".
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -25,6 +26,11 @@ DEFAULT_LEASE_DIR = "/tmp/onglass-leases"
 """Where lock files live unless ``--lease-dir`` or ``ONGLASS_LEASE_DIR`` says otherwise."""
 POLL_S = 0.5
 """How often a waiting worker retries the locks, in seconds."""
+LEASE_DIR_MODE = 0o1777
+"""Mode of a lease directory onglass creates: every user of the host may lock devices in it,
+and (sticky bit) none can delete another's lock files, like /tmp itself."""
+LOCK_FILE_MODE = 0o666
+"""Mode of a lock file onglass creates, so another user's worker can lock it later."""
 
 
 class LeaseUnavailable(InfrastructureError):
@@ -38,6 +44,7 @@ class DeviceLease:
         self.name, self.path, self._fd = name, path, fd
 
     def release(self) -> None:
+        """Unlock the device and close the lock file (the file stays); safe to call twice."""
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
@@ -55,11 +62,35 @@ def lock_path(lease_dir: Path, name: str) -> Path:
     return lease_dir / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".lock")
 
 
+def _make_lease_dir(lease_dir: Path) -> None:
+    """Create ``lease_dir`` shared by all users (``LEASE_DIR_MODE``) if it does not exist."""
+    if lease_dir.is_dir():
+        return
+    lease_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lease_dir.mkdir()
+    except FileExistsError:
+        return  # another worker made it first
+    os.chmod(lease_dir, LEASE_DIR_MODE)  # mkdir's mode is cut by the umask
+
+
 def try_lease(name: str, lease_dir: Path, owner: str) -> DeviceLease | None:
-    """Lock device ``name`` now, or None if another process holds it."""
-    lease_dir.mkdir(parents=True, exist_ok=True)
+    """Lock device ``name`` now, or None if another process holds it.
+
+    ``LeaseUnavailable`` naming the directory when the lock file cannot be made or opened
+    (e.g. another user created the directory without write access for others).
+    """
     path = lock_path(lease_dir, name)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        _make_lease_dir(lease_dir)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, LOCK_FILE_MODE)
+    except OSError as error:
+        raise LeaseUnavailable(
+            f"lease directory {lease_dir}: cannot open {path.name} ({error.strerror or error}); "
+            "fix its permissions (chmod 1777) or choose another with --lease-dir"
+        ) from None
+    with contextlib.suppress(OSError):  # only the file's owner may; others keep its mode
+        os.fchmod(fd, LOCK_FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -299,7 +299,9 @@ class Monitor:
             playback_start=self.expectations.playback_start,
             health=self.capture.health.as_dict(),
             recording=str(self.capture.recording) if self.capture.recording else None,
-            origin_s=(source.timeline.origin or 0.0) if source is not None else 0.0,
+            origin_s=(source.timeline.origin or 0.0)
+            if source is not None
+            else getattr(self.capture, "recording_origin_s", 0.0),
             duration_s=end,
             watch=[(w.start, end if w.end is None else w.end) for w in self.expectations.watch],
             expected=[

@@ -3,7 +3,9 @@
 A lab captures HDMI audio from a sound card; here the virtual device plays its sound into a
 PulseAudio *null sink* and the harness records the sink's monitor through ALSA's ``pulse``
 device with sounddevice (PortAudio has no native Pulse host API). The server runs in the
-foreground of a child process with its own socket, so it never touches a desktop's server::
+foreground of a child process with its own socket, so it never touches a desktop's server, and
+is tied to the process that started it (``devices.child_process``): a killed test run does not
+leave ``pulseaudio --exit-idle-time=-1`` running::
 
     with PulseServer() as pulse:               # pulseaudio -n, null sink "onglass"
         env = pulse.environ()                   # PULSE_SERVER=unix:/tmp/.../pa.sock
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from devices.child_process import start_tied, stop_process
 from harness.errors import InfrastructureError
 
 SINK = "onglass"
@@ -74,8 +77,8 @@ class PulseServer:
         env = {**os.environ, "HOME": str(folder), "XDG_RUNTIME_DIR": str(folder)}
         env.pop("PULSE_SERVER", None)
         self.log = folder / "pulseaudio.log"  # a file: a pipe nobody reads would fill and block
-        with self.log.open("wb") as log:
-            self._process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
+        with self.log.open("wb") as log:  # tied: a killed test run leaves no server behind
+            self._process = start_tied(args, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -99,13 +102,7 @@ class PulseServer:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and remove its folder."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
+        stop_process(self._process)
         self._process = None
         if self._folder is not None:
             self._folder.cleanup()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -29,10 +30,12 @@ import allure
 import pytest
 
 from devices.device import Device, KeyPress
+from devices.profiles.catalog import TRANSPORT_KINDS
 from devices.simulator.faults import FaultSchedule, FaultSpecError
 from devices.transports.base import TransportError
 from harness.allure_evidence import attach_evidence
 from harness.errors import DefectFound, InfrastructureError
+from harness.lease import DEFAULT_LEASE_DIR, lease_one, worker_index
 from harness.monitor import Monitor, MonitorReport
 from harness.progress import ProgressLine
 from harness.rig import RigError, load_rig
@@ -77,6 +80,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="rerun a test broken by the lab (no signal, transport error) up to N times (default 1)",
     )
+    group.addoption(
+        "--transport",
+        default=None,
+        choices=TRANSPORT_KINDS,
+        help="drive the virtual device over this transport instead of the rig's (keys only)",
+    )
+    group.addoption(
+        "--rigs",
+        default=None,
+        help="device inventory: comma-separated rig files; each session (xdist worker) "
+        "leases one with a lock file",
+    )
+    group.addoption(
+        "--lease-dir",
+        default=None,
+        help=f"folder of device lock files (default: $ONGLASS_LEASE_DIR or {DEFAULT_LEASE_DIR})",
+    )
+    group.addoption(
+        "--lease-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for a free device of the inventory (default 600)",
+    )
     parser.addini("onglass_rig", "default rig file", default=None)
     parser.addini("onglass_output", "default output folder", default="onglass-results")
     parser.addini("onglass_rerun_broken", "default for --rerun-broken", default="1")
@@ -120,17 +146,49 @@ def _output_dir(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def rig(pytestconfig: pytest.Config) -> Iterator[RigSession]:
     """The rig for this session, started (virtual device) and connected."""
-    rig_config = load_rig(
-        pytestconfig.getoption("--rig") or pytestconfig.getini("onglass_rig") or None
-    )
+    inventory = pytestconfig.getoption("--rigs")
+    paths = [p.strip() for p in inventory.split(",") if p.strip()] if inventory else []
+    if not paths:
+        paths = [pytestconfig.getoption("--rig") or pytestconfig.getini("onglass_rig") or None]
+    option = "--rigs" if inventory else "--rig"
+    rigs, files = {}, {}
+    for path in paths:
+        try:
+            config = load_rig(path)
+        except RigError as error:
+            raise pytest.UsageError(f"{option}: {error}") from None
+        device = config.device.lease or config.name
+        if device in rigs:
+            raise pytest.UsageError(
+                f"--rigs: {files[device]} and {path} both name device {device!r} "
+                "(give each rig its own device.lease or name)"
+            )
+        rigs[device], files[device] = config, path
+    lease = None
+    if inventory or any(config.simulator is None for config in rigs.values()):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        lease_dir = Path(
+            pytestconfig.getoption("--lease-dir")
+            or os.environ.get("ONGLASS_LEASE_DIR", DEFAULT_LEASE_DIR)
+        )
+        timeout = pytestconfig.getoption("--lease-timeout")
+        lease = lease_one(list(rigs), lease_dir, timeout, worker, worker_index(worker))
+    rig_config = rigs[lease.name] if lease else next(iter(rigs.values()))
     faults = pytestconfig.getoption("--sim-faults")
-    if faults and rig_config.simulator is None:
-        raise pytest.UsageError("--sim-faults only applies to a virtual rig")
-    session = RigSession(rig_config, faults)
+    transport = pytestconfig.getoption("--transport")
+    if (faults or transport) and rig_config.simulator is None:
+        option = "--sim-faults" if faults else "--transport"
+        raise pytest.UsageError(f"{option} only applies to a virtual rig")
     try:
-        yield session
+        session = RigSession(rig_config, faults, transport)
+        session.lease = lease
+        try:
+            yield session
+        finally:
+            session.close()
     finally:
-        session.close()
+        if lease is not None:
+            lease.release()
 
 
 @pytest.fixture
@@ -193,6 +251,7 @@ def monitor(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Monitor
             pass
 
     rig.device.key_listeners.append(log_press)
+    console_from = time.monotonic()
     mon.start()
     progress.start()
     try:
@@ -200,11 +259,18 @@ def monitor(request: pytest.FixtureRequest, rig: RigSession) -> Iterator[Monitor
         yield mon
     finally:
         rig.device.key_listeners.remove(log_press)
+        if rig.console is not None:  # the debug console's lines for this test, as evidence
+            lines = rig.console.lines_between(console_from)
+            text = "".join(line.format() + "\n" for line in lines)
+            (folder / "console.log").write_text(text)
+            allure.attach(text, name="serial console", attachment_type=allure.attachment_type.TEXT)
         report = _finish(run)
         _write_summary(folder / "summary.json", report, run.presses)
         failed = getattr(request.node, "onglass_failed", True)
-        if not failed and not request.config.getoption("--keep-recordings") and capture.recording:
-            capture.recording.unlink(missing_ok=True)
+        if not failed and not request.config.getoption("--keep-recordings"):
+            for path in (capture.recording, getattr(capture, "audio_recording", None)):
+                if path is not None:
+                    path.unlink(missing_ok=True)
 
 
 def _finish(run: _TestRun) -> MonitorReport:

@@ -15,15 +15,17 @@ from typing import Any
 
 import yaml
 
-from detectors.registry import DETECTORS, build_detectors
+from detectors.registry import DEFAULT_DETECTORS, DETECTORS, build_detectors
 from detectors.settings import SettingsError, settings_from_mapping
 from devices.device import AppProfile
-from devices.transports.adb import parse_address
+from devices.profiles.catalog import PROFILE_TRANSPORTS, TRANSPORT_KINDS
+from devices.transports.factory import OPTIONS, check_address
+from harness.capture.card import CardMode
 from harness.monitor import MonitorSettings
 
-PROFILES = ("android_tv",)
-TRANSPORTS = ("adb",)
-BACKENDS = ("stream", "file")
+PROFILES = tuple(PROFILE_TRANSPORTS)
+TRANSPORTS = TRANSPORT_KINDS
+BACKENDS = ("stream", "file", "card")
 AUTO = "auto"
 
 
@@ -91,6 +93,16 @@ class TransportConfig:
     kind: str
     address: str
     timeout_s: float = 5.0
+    options: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific options (``devices.transports.factory.OPTIONS``): remote, baud, ..."""
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """A debug UART whose lines are kept as evidence: port (path or pyserial URL), baud."""
+
+    port: str
+    baud: int = 115200
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,25 @@ class DeviceConfig:
     transport: TransportConfig
     model: str = ""
     app: AppProfile | None = None
+    status: TransportConfig | None = None
+    """Second link for app launch / player state / logs (e.g. ADB beside IR)."""
+    console: ConsoleConfig | None = None
+    lease: str = ""
+    """Name of the device's lock for leasing (default: the rig's name)."""
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """``capture.card``: a V4L2 capture card and its audio interface (``backend: card``)."""
+
+    video: str | int
+    """Device path (``/dev/video0``) or index."""
+    fourcc: str = "MJPG"
+    width: int = 1920
+    height: int = 1080
+    fps: float = 60.0
+    audio: str | None = None
+    """sounddevice input device name (``hw:CARD=...``, ``pulse``); None: no audio."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,12 @@ class CaptureConfig:
     backend: str
     url: str
     read_timeout_s: float = 1.0
+    card: CardSection | None = None
+    audio_device: str | None = None
+    """``stream`` backend: take the sound from this sound device instead of the stream."""
+    av_offset_ms: float = 0.0
+    """The capture chain's own AV offset in ms (positive = audio early), measured by
+    ``onglass calibrate --av``; ``av_sync`` subtracts it."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +152,8 @@ class SimulatorSection:
     size: str = "640x360"
     fps: int = 25
     faults: str = ""
+    pulse_sink: str = ""
+    """Also play the device's sound into this PulseAudio sink (server: ``PULSE_SERVER``)."""
 
 
 @dataclass(frozen=True)
@@ -182,20 +221,18 @@ def parse_rig(data: Any, source: str) -> Rig:
 
 def _parse_device(section: _Section) -> DeviceConfig:
     profile = section.choice("profile", PROFILES)
-    t = section.section("transport")
-    transport = TransportConfig(
-        t.choice("kind", TRANSPORTS),
-        t.get("address", str),
-        float(t.get("timeout_s", (int, float), 5.0)),
-    )
-    if transport.timeout_s <= 0:
-        raise t.error("timeout_s", f"must be > 0 seconds, got {transport.timeout_s}")
-    if transport.address != AUTO:
-        try:
-            parse_address(transport.address)
-        except ValueError as error:
-            raise t.error("address", str(error)) from None
-    t.finish()
+    transport = _parse_transport(section.section("transport"))
+    if transport.kind not in PROFILE_TRANSPORTS[profile]:
+        allowed = ", ".join(PROFILE_TRANSPORTS[profile])
+        raise section.error("transport", f"profile {profile} takes {allowed}, not {transport.kind}")
+    status_section = section.section("status", required=False)
+    status = _parse_transport(status_section) if status_section else None
+    console = None
+    c = section.section("console", required=False)
+    if c is not None:
+        console = ConsoleConfig(c.get("port", str), c.get("baud", int, 115200))
+        c.finish()
+    lease = section.get("lease", str, "")
     app = None
     a = section.section("app", required=False)
     if a is not None:
@@ -206,14 +243,37 @@ def _parse_device(section: _Section) -> DeviceConfig:
         a.finish()
     model = section.get("model", str, "")
     section.finish()
-    return DeviceConfig(profile, transport, model, app)
+    return DeviceConfig(profile, transport, model, app, status, console, lease)
+
+
+def _parse_transport(t: _Section) -> TransportConfig:
+    kind = t.choice("kind", TRANSPORTS)
+    address = t.get("address", str)
+    timeout_s = float(t.get("timeout_s", (int, float), 5.0))
+    if timeout_s <= 0:
+        raise t.error("timeout_s", f"must be > 0 seconds, got {timeout_s}")
+    if address != AUTO:
+        try:
+            check_address(kind, address)
+        except ValueError as error:
+            raise t.error("address", str(error)) from None
+    options = {name: t.get(name, kind_, None) for name, (kind_, _) in OPTIONS[kind].items()}
+    t.finish()
+    return TransportConfig(
+        kind, address, timeout_s, {k: v for k, v in options.items() if v is not None}
+    )
 
 
 def _parse_capture(section: _Section) -> CaptureConfig:
+    backend = section.choice("backend", BACKENDS)
+    card = _parse_card(section.section("card", required=backend == "card"))
     config = CaptureConfig(
-        section.choice("backend", BACKENDS),
-        section.get("url", str),
+        backend,
+        section.get("url", str, "" if backend == "card" else _REQUIRED),
         float(section.get("read_timeout_s", (int, float), 1.0)),
+        card,
+        section.get("audio_device", str, None),
+        float(section.get("av_offset_ms", (int, float), 0.0)),
     )
     if config.read_timeout_s <= 0:
         raise section.error("read_timeout_s", f"must be > 0 seconds, got {config.read_timeout_s}")
@@ -221,9 +281,36 @@ def _parse_capture(section: _Section) -> CaptureConfig:
     return config
 
 
+def _parse_card(section: _Section | None) -> CardSection | None:
+    if section is None:
+        return None
+    size = section.get("size", str, "1920x1080")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise section.error("size", f"expected WIDTHxHEIGHT in pixels, got {size!r}") from None
+    card = CardSection(
+        section.get("video", (str, int)),
+        section.get("fourcc", str, "MJPG"),
+        width,
+        height,
+        float(section.get("fps", (int, float), 60.0)),
+        section.get("audio", str, None),
+    )
+    try:
+        CardMode(card.fourcc, card.width, card.height, card.fps)
+    except ValueError as error:  # CardMode says "field: problem"; name the field if it does
+        field, _, problem = str(error).partition(": ")
+        if field in ("fourcc", "size", "fps") and problem:
+            raise section.error(field, problem) from None
+        raise RigError(f"{section.file}: {section.where}: {error}") from None
+    section.finish()
+    return card
+
+
 def _parse_detectors(section: _Section | None, source: str) -> dict[str, dict[str, Any]]:
     if section is None:
-        return {name: {} for name in DETECTORS}
+        return {name: {} for name in DEFAULT_DETECTORS}
     detectors = {}
     for name, settings in section.data.items():
         if name not in DETECTORS:
@@ -243,6 +330,7 @@ def _parse_simulator(section: _Section | None) -> SimulatorSection | None:
         section.get("size", str, "640x360"),
         section.get("fps", int, 25),
         section.get("faults", str, ""),
+        section.get("pulse_sink", str, ""),
     )
     section.finish()
     return sim

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av_drift_detector
 import numpy as np
 import pytest
 
@@ -107,28 +108,50 @@ def test_drift_is_reported_in_ms_per_minute():
     assert run(AvSyncDetector(), sync_stream(16, lambda t: 5.0 * t / 60.0)) == []
 
 
-def test_av_drift_detector_stamped_pattern_is_measured_with_it():
-    """The "Sync Test" pattern (frame numbers in picture and sound) is read by
-    av-drift-detector's own StampReader + analyze_frames, one marker per 2 s window."""
-    avd = pytest.importorskip("av_drift_detector")
-    renderer = avd.PatternRenderer(fps="25", width=320, height=180)
-    seconds, late_s = 7, 0.0803
+def stamped_stream(seconds: int, late_s: float, gap: tuple[float, float] | None = None) -> list:
+    """av-drift-detector's pattern: frames and 20 ms chunks, the sound ``late_s`` late; the
+    chunks starting within ``gap`` (seconds) are lost (the samples after it keep their time)."""
+    renderer = av_drift_detector.PatternRenderer(fps="25", width=320, height=180)
     sound = np.frombuffer(
-        avd.synthesize_audio(seconds * RATE, fps="25", delay=late_s), np.float32
+        av_drift_detector.synthesize_audio(seconds * RATE, fps="25", delay=late_s), np.float32
     ).copy()
     items: list = []
     for k in range(seconds * FPS):
         luma = np.frombuffer(renderer.render(k), np.uint8).reshape(180, 320)
         items.append(VideoFrame(k / FPS, k, np.dstack([luma] * 3)))
     step = RATE // 50
-    items += [
-        AudioChunk(i / RATE, sound[i : i + step, None], RATE) for i in range(0, len(sound), step)
-    ]
-    detector = build_detector("av_sync", {"late_tolerance_ms": 50.0})
-    events = run(detector, sorted(items, key=lambda item: item.t))
+    for i in range(0, len(sound), step):
+        if gap is None or not gap[0] <= i / RATE < gap[1]:
+            items.append(AudioChunk(i / RATE, sound[i : i + step, None], RATE))
+    return sorted(items, key=lambda item: item.t)
+
+
+def test_av_drift_detector_stamped_pattern_is_measured_with_it():
+    """The "Sync Test" pattern (frame numbers in picture and sound) is read by
+    av-drift-detector's own StampReader + analyze_frames, one marker per 2 s window."""
+    detector = build_detector("av_sync", {"late_tolerance_ms": 50.0, "calibration_ms": 10.0})
+    events = run(detector, stamped_stream(7, 0.0803))
     assert len(detector.markers) >= 3
-    assert all(abs(m.offset_ms + 80.3) < 0.5 for m in detector.markers), detector.markers
+    assert all(abs(m.offset_ms + 90.3) < 0.5 for m in detector.markers), detector.markers
     assert [e.details["direction"] for e in events] == ["audio late"]
+    for marker in detector.markers:  # beep_s is the raw sound time, as for flash markers
+        assert (marker.flash_s - marker.beep_s) * 1000 == pytest.approx(-80.3, abs=0.5)
+
+
+def test_a_gap_in_the_sound_does_not_shift_the_stamped_windows_after_it():
+    detector = AvSyncDetector()
+    run(detector, stamped_stream(9, 0.0803, gap=(2.5, 3.0)))
+    after = [m for m in detector.markers if m.flash_s > 3.5]
+    assert len(detector.markers) >= 3 and after, detector.markers
+    assert all(abs(m.offset_ms + 80.3) < 0.5 for m in detector.markers), detector.markers
+
+
+def test_flashes_without_sound_are_not_kept_forever():
+    detector = AvSyncDetector()
+    for item in sync_stream(30):
+        if isinstance(item, VideoFrame):
+            detector.feed(item)
+    assert len(detector._pending_flashes) <= 1
 
 
 def test_content_without_markers_gives_nothing():

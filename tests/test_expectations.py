@@ -87,7 +87,7 @@ def test_stop_watching_without_watching_is_a_no_op():
 def test_freeze_inside_a_still_window_is_expected(watched):
     window = watched.open_window(("still",), 20.0)
     watched.close_window(window, 25.0)
-    assert window.detectors == frozenset({"freeze", "stutter"})
+    assert window.detectors == frozenset({"freeze", "stutter", "silence"})  # paused: silent
     assert watched.verdict(freeze(20.5, 24.5)) is Verdict.EXPECTED
 
 

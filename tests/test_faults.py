@@ -37,8 +37,8 @@ def test_parse_value_with_unit_needs_known_kind():
     assert fault.kind == "av_offset"
     assert fault.value == pytest.approx(0.12)
     assert (fault.start_s, fault.duration_s) == (0.0, 30.0)
-    with pytest.raises(FaultSpecError, match="unknown kind 'av_offset'"):
-        FaultSchedule.parse("av_offset@0s+30s:120ms")
+    with pytest.raises(FaultSpecError, match="unknown kind 'warp'"):
+        FaultSchedule.parse("warp@0s+30s:120ms")
 
 
 @pytest.mark.parametrize(

@@ -24,20 +24,22 @@ def test_short_playback_over_each_transport(kind, rig, monitor):
     dut = rig.device_over(kind)
     sent = []
     dut.key_listeners.append(sent.append)  # the list the monitor's key log is on too
-    dut.press("HOME")
-    dut.open_title(TITLE)
-    dut.press("PLAY")
-    monitor.wait_for_playback(timeout=10)
-    dut.wait(1)
-    assert dut.player_state().state == "playing"
-    with monitor.expect("still", "black"):  # paused, then STOP fades to black
-        dut.press("PAUSE")
-        dut.wait_for_player_state("paused", timeout=5)
-        dut.press("STOP")
-        dut.wait_for_player_state("stopped", timeout=5)
+    try:
+        dut.press("HOME")
+        dut.open_title(TITLE)
+        dut.press("PLAY")
+        monitor.wait_for_playback(timeout=10)
         dut.wait(1)
-    monitor.playback_ended()
-    dut.key_listeners.remove(sent.append)
+        assert dut.player_state().state == "playing"
+        with monitor.expect("still", "black"):  # paused, then STOP fades to black
+            dut.press("PAUSE")
+            dut.wait_for_player_state("paused", timeout=5)
+            dut.press("STOP")
+            dut.wait_for_player_state("stopped", timeout=5)
+            dut.wait(1)
+        monitor.playback_ended()
+    finally:
+        dut.key_listeners.remove(sent.append)
     assert {p.transport for p in sent} == {kind}
     assert [p.key.value for p in sent][-3:] == ["PLAY", "PAUSE", "STOP"]
 

@@ -10,10 +10,11 @@ starts the server itself."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
-import time
+import signal
+import sys
+import threading
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +22,21 @@ import numpy as np
 import pytest
 import yaml
 
-from detectors.av_sync import Marker
-from harness.calibrate import AvCalibration, measure_av_offset, write_av_offset
+from detectors.av_sync import AvSyncSettings, BeepFinder, Marker
+from detectors.media import AudioChunk
+from devices.simulator.pulse_out import QUEUE_S, PulseAudioOutput
+from harness.calibrate import (
+    AvCalibration,
+    av_calibration_warning,
+    measure_av_offset,
+    play_and_feed,
+    write_av_offset,
+)
+from harness.errors import InfrastructureError
 from harness.pulse_server import PulseServer
 from harness.rig import default_rig_path, load_rig
 from harness.session import RigSession
+from harness.virtual_device import VirtualDeviceProcess
 
 FAULT_AT_S = 10.0
 FAULTS = f"av_offset@{FAULT_AT_S:g}s+30s:120ms"
@@ -66,39 +77,28 @@ def pulse_rig(pulse, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def measured(pulse_rig) -> tuple[AvCalibration, list[Marker], dict]:
+def measured(pulse_rig, tmp_path_factory) -> tuple[AvCalibration, list[Marker], dict, Path]:
     """``calibrate --av`` on the Pulse path (written into the rig file), then ~18 s of the AV
-    Sync title measured by the rig's calibrated ``av_sync``, through the same session."""
+    Sync title measured by the rig's calibrated ``av_sync``, through the same session, the
+    stream recorded with the device's sound beside it."""
+    record_to = tmp_path_factory.mktemp("pulse_recording") / "capture.ts"
     session = RigSession(load_rig(pulse_rig))
     try:
         calibration = measure_av_offset(session, seconds=8.5)  # before the fault (10 s)
         write_av_offset(pulse_rig, calibration.offset_ms)
         session.rig = load_rig(pulse_rig)
         (detector,) = session.new_detectors()
-        capture = session.new_capture(record_to=None)
-        items: queue.Queue = queue.Queue()
-        capture.subscribe(items.put)
-        capture.start()
-        try:
-            session.device.open_title("AV Sync")  # playback (and the fault schedule) restart
-            session.device.press("PLAY")
-            deadline = time.monotonic() + 18.0
-            while time.monotonic() < deadline:
-                with contextlib.suppress(queue.Empty):
-                    detector.feed(items.get(timeout=0.2))
-        finally:
-            capture.stop()
-        while not items.empty():
-            detector.feed(items.get())
+        capture = play_and_feed(session, "AV Sync", 18.0, detector.feed, record_to=record_to)
         detector.flush()
-        return calibration, detector.markers, capture.health.as_dict()
+        return calibration, detector.markers, capture.health.as_dict(), capture.audio_recording
     finally:
         session.close()
 
 
 def test_device_audio_is_captured_through_pulse_on_the_video_timeline(measured):
-    calibration, markers, health = measured
+    calibration, markers, health, _ = measured
     assert health["audio_device"] == "pulse"
+    assert health["audio_timing"] == "arrival" and health["audio_timing_decision"], health
     assert health["audio_samples"] > 10 * 48_000, health
     assert health["audio_overruns"] == 0, health
     assert calibration.markers >= 5, calibration
@@ -108,7 +108,7 @@ def test_device_audio_is_captured_through_pulse_on_the_video_timeline(measured):
 def test_offset_after_calibration_is_within_tolerance_and_the_fault_is_measured(
     measured, pulse_rig
 ):
-    calibration, markers, health = measured
+    calibration, markers, health, _ = measured
     stored = yaml.safe_load(pulse_rig.read_text())["capture"]["av_offset_ms"]
     assert stored == pytest.approx(calibration.offset_ms, abs=0.01)
     first = markers[0].flash_s  # the first marker plays 1-2 s into playback
@@ -118,3 +118,53 @@ def test_offset_after_calibration_is_within_tolerance_and_the_fault_is_measured(
     assert np.all(np.abs(clean) <= 45.0), clean  # in sync, within BT.1359's +45 / -125 ms
     assert abs(float(np.median(clean))) <= 20.0, clean
     assert float(np.median(faulty)) == pytest.approx(120.0, abs=20.0), faulty
+
+
+def test_the_device_sound_is_kept_beside_the_recording_on_the_capture_timeline(measured):
+    _, markers, _, wav_path = measured
+    assert wav_path is not None and wav_path.name == "capture.device-audio.wav"
+    with wave.open(str(wav_path)) as wav:
+        rate, channels = wav.getframerate(), wav.getnchannels()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+    samples = (pcm.reshape(-1, channels) / 32768.0).astype(np.float32)
+    finder = BeepFinder(AvSyncSettings())
+    beeps = finder.feed(AudioChunk(0.0, samples, rate)) + finder.flush()
+    for (
+        marker
+    ) in markers:  # sample index / rate = capture time: the beeps are where av_sync heard them
+        assert min(abs(b - marker.beep_s) for b in beeps) < 0.005, (marker, beeps[:5])
+
+
+def test_a_stalled_pulse_server_never_blocks_the_device_output(pulse):
+    """The server stopped (SIGSTOP): the render loop's writes still return at once; the sound
+    beyond the queue is dropped and counted."""
+    output = PulseAudioOutput(pulse.sink)
+    frame = np.zeros((1920, 2), np.float32)  # one 25 fps frame of sound
+    os.kill(pulse._process.pid, signal.SIGSTOP)
+    try:
+        writer = threading.Thread(target=lambda: [output.write(frame) for _ in range(150)])
+        writer.start()
+        writer.join(30)
+        assert not writer.is_alive()
+        assert output.dropped_s >= 6.0 - QUEUE_S - 0.5, output.dropped_s
+    finally:
+        os.kill(pulse._process.pid, signal.SIGCONT)
+        output.close()
+    assert "onglass" in pulse.info()  # the server is fine again
+
+
+def test_a_device_that_cannot_play_into_pulse_says_so_in_one_line(pulse, tmp_path):
+    """pacat missing (an empty PATH for the device): the device stops at start and the
+    harness reports the device's one-line reason, not "no video within N s"."""
+    env = {**pulse.environ(), "PATH": str(tmp_path)}
+    device = VirtualDeviceProcess(pulse_sink=pulse.sink, env=env)
+    device.args[0] = sys.executable  # an absolute path: the empty PATH cannot find it
+    with pytest.raises(InfrastructureError, match="pacat not installed") as error:
+        device.start(timeout_s=60)
+    assert "\n" not in str(error.value)
+
+
+def test_calibrating_the_pulse_path_warns_that_the_offset_does_not_last(pulse_rig):
+    warning = av_calibration_warning(load_rig(pulse_rig))
+    assert warning is not None and "pulse_sink" in warning and "\n" not in warning
+    assert av_calibration_warning(load_rig(default_rig_path())) is None

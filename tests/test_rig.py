@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from detectors.registry import DETECTORS
+from detectors.registry import DEFAULT_DETECTORS
 from harness.monitor import MonitorSettings
 from harness.rig import RigError, default_rig_path, load_rig, parse_rig
 
@@ -28,10 +28,11 @@ def test_builtin_virtual_rig_loads():
     assert rig.device.transport.timeout_s == 5.0
     assert rig.device.app is not None
     assert rig.device.app.package == "com.onglass.player"
-    assert rig.device.app.catalogue == ("Big Buck Bunny", "Photo Tour", "Sync Test")
+    assert rig.device.app.catalogue == ("Big Buck Bunny", "Photo Tour", "Sync Test", "AV Sync")
     assert rig.capture.backend == "stream"
     assert rig.capture.url == "auto"
-    assert rig.detectors == {"freeze": {}, "black": {}, "stutter": {}}
+    assert {"freeze", "black", "stutter", "av_sync"} <= set(rig.detectors)  # and others'
+    assert rig.detectors["freeze"] == rig.detectors["av_sync"] == {}
     assert rig.monitor.expect_margin_s == 1.0
     assert rig.monitor.no_signal_timeout_s == 15.0
     assert isinstance(rig.monitor, MonitorSettings)
@@ -83,7 +84,7 @@ def test_minimal_lab_rig_gets_defaults(tmp_path):
     assert rig.device.transport.timeout_s == 5.0
     assert rig.capture.read_timeout_s == 1.0
     assert rig.monitor == MonitorSettings()
-    assert set(rig.detectors) == set(DETECTORS)  # every detector, default settings
+    assert set(rig.detectors) == set(DEFAULT_DETECTORS)  # all but opt-in ones, default settings
 
 
 def test_string_path_is_accepted(tmp_path):
@@ -146,7 +147,7 @@ def _delete(path: str):
         (_delete("device"), "device", "missing section"),
         (_set("device", "tv"), "device", "expected a mapping"),
         (_delete("capture"), "capture", "missing section"),
-        (_set("device.profile", "roku"), "device.profile", "'roku' is not one of android_tv"),
+        (_set("device.profile", "tivo"), "device.profile", "'tivo' is not one of android_tv"),
         (_set("device.transport.kind", "ssh"), "device.transport.kind", "'ssh' is not one of adb"),
         (_delete("device.transport.address"), "device.transport.address", "missing"),
         (_set("device.transport.timeout_s", -1), "device.transport.timeout_s", "must be > 0"),

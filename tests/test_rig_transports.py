@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 import yaml
 
-from devices.profiles.catalog import PROFILE_TRANSPORTS
+from devices.keys import Key
+from devices.profiles.catalog import PROFILE_TRANSPORTS, keymap
+from devices.transports.base import TransportError
 from devices.transports.factory import build_transport
+from harness.control import connect_device, for_transport
 from harness.rig import RigError, load_rig
 from harness.session import RigSession
+from harness.virtual_device import SimulatorEndpoints
 
 ADDRESSES = {
     "adb": "192.168.1.42:5555",
@@ -51,6 +55,20 @@ def test_every_profile_and_transport_pair_loads_and_builds(tmp_path, profile, ki
     assert transport.kind == kind
 
 
+@pytest.mark.parametrize("kind", ["lirc", "itach", "serial_lg"])
+def test_a_key_the_profiles_remote_lacks_is_a_value_error_on_every_transport(kind):
+    codes = keymap("lg_tv", kind)
+    assert codes(Key.OK)
+    with pytest.raises(ValueError, match="PLAY_PAUSE"):
+        codes(Key.PLAY_PAUSE)
+
+
+def test_lirc_key_names_are_checked_only_for_the_built_in_remote():
+    with pytest.raises(ValueError, match=r"^profile lg_tv: remote 'lg-tv' has no PLAY_PAUSE key"):
+        keymap("lg_tv", "lirc", "lg-tv")(Key.PLAY_PAUSE)
+    assert keymap("lg_tv", "lirc", "lab-lg-remote")(Key.PLAY_PAUSE) == "KEY_PLAYPAUSE"
+
+
 def test_status_link_console_lease_and_options(tmp_path):
     data = rig(
         "set_top_box",
@@ -88,3 +106,12 @@ def test_transport_override_needs_the_virtual_device(tmp_path):
     loaded = load_rig(write(tmp_path, rig("lg_tv", {"kind": "serial_lg", "address": "/dev/x"})))
     with pytest.raises(ValueError, match="--transport only applies to a virtual rig"):
         RigSession(loaded, transport="lirc")
+
+
+def test_a_missing_virtual_endpoint_quotes_why(tmp_path):
+    loaded = load_rig(write(tmp_path, rig("lg_tv", {"kind": "serial_lg", "address": "/dev/x"})))
+    endpoints = SimulatorEndpoints(
+        "127.0.0.1:1", "udp://127.0.0.1:2", "", {}, {"lirc": "lircd not found (Debian: ...)"}
+    )
+    with pytest.raises(TransportError, match=r"^lirc: not available .*: lircd not found"):
+        connect_device(for_transport(loaded.device, "lirc"), endpoints)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
 from devices.keys import Key
 from devices.simulator.cec_sim import CecBus
 from devices.transports.base import TransportError
-from devices.transports.cec import CecTransport, user_control_code
+from devices.transports.cec import OUTPUT_LINES, CecTransport, user_control_code
 
 STAND_IN = f"{sys.executable} -m devices.simulator.cec_sim"
 
@@ -48,13 +49,16 @@ def test_user_control_keys_reach_the_device(bus):
 def test_stand_in_speaks_cec_clients_stdin_commands(bus):
     done = subprocess.run(
         [*STAND_IN.split(), "-t", "p", "-d", "8", bus.address],
-        input="pow 4\ntx 45:44:41\ntx 4f:82:10:00\nq\n",
+        input="pow 4\npow x\non 1F\ntx 45:44:41\ntx 4f:82:10:00\nq\n",
         capture_output=True,
         text=True,
         timeout=20,
     )
     assert "waiting for input" in done.stdout
     assert "power status: on" in done.stdout
+    assert "invalid logical address: 'x'" in done.stdout  # an error line, no traceback
+    assert "invalid logical address: '1F'" in done.stdout
+    assert "Traceback" not in done.stderr
     assert "<< 45:44:41" not in done.stdout  # destination 5: nobody there, no ACK
     assert "Failed to transmit 45:44:41" in done.stdout
     assert bus.keys == []
@@ -67,6 +71,34 @@ def test_frame_to_an_absent_device_is_a_transport_error(bus):
             transport.send_key("00")
     finally:
         transport.close()
+
+
+STALE_CLIENT = (
+    "import sys, time; print('waiting for input', flush=True); time.sleep(0.1);"
+    " print('TRAFFIC: [ 1]\\t<< 14:44:01', flush=True); sys.stdin.read()"
+)
+"""A client that logs a press nobody asked for after starting, then never confirms one."""
+
+
+def test_a_press_is_not_confirmed_by_an_earlier_traffic_line(tmp_path):
+    script = tmp_path / "stale_client.py"
+    script.write_text(STALE_CLIENT)
+    transport = CecTransport("bus", client=f"{sys.executable} {script}", timeout_s=0.5)
+    try:
+        transport.connect()
+        deadline = time.monotonic() + 5
+        while not any("<< 14:44:01" in line for line in transport.output):
+            assert time.monotonic() < deadline, "the stand-in never printed its stale line"
+            time.sleep(0.02)
+        with pytest.raises(TransportError, match="expected the '<< 14:44:01' TRAFFIC line"):
+            transport.send_key("01")
+    finally:
+        transport.close()
+
+
+def test_output_keeps_only_the_last_lines():
+    transport = CecTransport("bus")
+    assert transport.output.maxlen == OUTPUT_LINES
 
 
 @pytest.mark.slow  # libcec retries the missing adapter for about 10 s

@@ -49,6 +49,28 @@ def test_hold_repeats_the_frame_for_the_duration(itach):
     assert itach.keys == [Key.RIGHT]
 
 
+def test_hold_longer_than_the_timeout_waits_for_its_repeats(itach):
+    transport = ItachTransport(itach.address, timeout_s=0.3)
+    transport.hold_key(LG_REMOTE.pronto(Key.RIGHT), 1.0)  # completeir comes after ~1 s
+    assert itach.keys == [Key.RIGHT]
+
+
+def test_hold_past_fifty_repeats_continues_with_the_repeat_part(itach):
+    sent: list[str] = []
+    answer = itach._answer
+
+    def spy(line: str) -> str:
+        sent.append(line)
+        return answer(line)
+
+    itach._answer = spy
+    short = "0000 006D 0001 0001 0010 0300 0008 0300"  # 38 kHz: 41 ms first, 20.4 ms repeats
+    ItachTransport(itach.address, timeout_s=0.3).hold_key(short, 1.5)
+    sendirs = [line.split(",") for line in sent if line.startswith("sendir,")]
+    assert [(f[4], f[5], len(f) - 6) for f in sendirs] == [("50", "3", 4), ("22", "1", 2)]
+    assert sendirs[1][6:] == ["8", "768"]  # only the repeat part, no second first frame
+
+
 def test_busy_connector_is_retried_until_free(itach):
     transport = ItachTransport(itach.address, timeout_s=5)
     code = LG_REMOTE.pronto(Key.FF)

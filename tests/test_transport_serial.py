@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -80,6 +81,9 @@ def test_samsung_exlink_keys_ack_and_nak(samsung, keys):
     bad[-1] ^= 1
     with pytest.raises(TransportError, match=r"refused 08 22 0d 00 00 68 60 \(NAK 03 0C FF\)"):
         tv.command(bytes(bad))
+    for code in ("zz", "100", ""):
+        with pytest.raises(ValueError, match=rf"^serial_samsung key code '{code}' must be two hex"):
+            tv.send_key(code)
 
 
 def test_missing_port_is_a_clear_error():
@@ -117,6 +121,34 @@ def test_console_lines_are_captured_with_timestamps_and_commands_run():
         assert before <= line.t <= time.monotonic()
         assert "player state=3 position=4.00" in console.run("state")
     finally:
+        console.stop()
+        sim.stop()
+
+
+def test_console_run_returns_its_own_output_while_logs_stream():
+    app = LogApp()
+    sim = ConsoleSim(app)
+    sim.start()
+    console = SerialConsole(sim.path, timeout_s=3)
+    streaming = threading.Event()
+
+    def log_forever() -> None:
+        n = 0
+        while not streaming.wait(0.005):  # faster than the console's 50 ms log poll
+            n += 1
+            app.log_lines.append(f"01-01 00:00:02.000  4242  4243 I Noise   : message {n}")
+
+    noise = threading.Thread(target=log_forever, daemon=True)
+    try:
+        console.start()
+        noise.start()
+        time.sleep(0.2)
+        for _ in range(10):
+            assert console.run("state") == "player state=3 position=4.00 title=Big Buck Bunny"
+        assert any("Noise" in line.text for line in console.lines)  # logs did interleave
+    finally:
+        streaming.set()
+        noise.join()
         console.stop()
         sim.stop()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -37,6 +38,25 @@ def test_a_leased_device_is_not_leased_twice(tmp_path):
     assert worker_index("gw3") == 3 and worker_index("") == 0
 
 
+def test_a_new_lease_dir_is_shared_by_every_user(tmp_path):
+    old = os.umask(0o077)
+    try:
+        lease = try_lease("stb-1", tmp_path / "leases", "me")
+    finally:
+        os.umask(old)
+    assert lease is not None
+    assert stat.S_IMODE((tmp_path / "leases").stat().st_mode) == 0o1777
+    assert stat.S_IMODE(lease.path.stat().st_mode) == 0o666
+    lease.release()
+
+
+def test_an_unusable_lease_dir_is_lease_unavailable_naming_it(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    bad = tmp_path / "file" / "leases"
+    with pytest.raises(LeaseUnavailable, match=rf"^lease directory {bad}: cannot open stb-1.lock"):
+        lease_one(["stb-1"], bad, timeout_s=0.1)
+
+
 def test_a_crashed_holder_frees_its_device(tmp_path):
     holder_code = (
         "import sys, time; from pathlib import Path; from harness.lease import try_lease;"
@@ -53,6 +73,25 @@ def test_a_crashed_holder_frees_its_device(tmp_path):
         process.kill()
         process.wait()
     assert try_lease("tv-9", tmp_path, "me") is not None
+
+
+def test_two_rigs_naming_the_same_device_are_a_usage_error(tmp_path):
+    base = yaml.safe_load(default_rig_path().read_text())
+    rigs = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**base, "name": "same-box"}))
+        rigs.append(str(path))
+    (tmp_path / "test_lab.py").write_text("def test_needs_a_rig(rig):\n    pass\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rigs", ",".join(rigs)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert f"--rigs: {rigs[0]} and {rigs[1]} both name device 'same-box'" in done.stdout
 
 
 def test_xdist_workers_each_lease_their_own_virtual_rig(tmp_path):

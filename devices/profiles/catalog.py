@@ -48,8 +48,13 @@ PROFILE_FOR_TRANSPORT = {
 """The profile the virtual device plays when driven over each transport."""
 
 
-def keymap(profile: str, transport: str) -> Callable[[Key], str]:
-    """The key-code function for ``profile`` over ``transport``; ValueError if unsupported."""
+def keymap(profile: str, transport: str, remote: str | None = None) -> Callable[[Key], str]:
+    """The key-code function for ``profile`` over ``transport``; ValueError if unsupported.
+
+    ``remote``: the LIRC remote name the rig sets (None: the profile's built-in remote). With
+    the built-in remote a key it lacks is a ValueError naming the profile and the key, as on
+    every other transport; a remote of the lab's own is checked by lircd itself.
+    """
     if profile not in PROFILE_TRANSPORTS:
         raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILE_TRANSPORTS)})")
     if transport not in PROFILE_TRANSPORTS[profile]:
@@ -66,8 +71,21 @@ def keymap(profile: str, transport: str) -> Callable[[Key], str]:
     if transport == "cec":
         return user_control_code
     if transport == "lirc":
-        return lirc_name
-    return IR_REMOTES[profile].pronto
+        if remote not in (None, "", default_remote(profile)):
+            return lirc_name
+        return _checked(profile, IR_REMOTES[profile], lirc_name)
+    return _checked(profile, IR_REMOTES[profile], IR_REMOTES[profile].pronto)
+
+
+def _checked(profile: str, remote: IrRemote, code: Callable[[Key], str]) -> Callable[[Key], str]:
+    """``code`` after checking the profile's built-in remote has the key."""
+
+    def checked(key: Key) -> str:
+        if key not in remote.commands:
+            raise ValueError(f"profile {profile}: remote {remote.name!r} has no {key.value} key")
+        return code(key)
+
+    return checked
 
 
 def default_remote(profile: str) -> str:

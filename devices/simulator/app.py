@@ -16,6 +16,8 @@ from enum import IntEnum, StrEnum
 
 import numpy as np
 
+from detectors import audio_synthesis
+from detectors.corruption_synthesis import corrupt
 from devices.simulator.content import AUDIO_RATE, Title
 from devices.simulator.faults import FaultSchedule
 from devices.simulator.screens import HOME_TILES, draw_catalogue, draw_home, draw_player_overlay
@@ -83,6 +85,8 @@ class VirtualApp:
         self._output_s = 0.0
         self._cached_key: tuple | None = None
         self._cached_image: np.ndarray | None = None
+        self._muted = False
+        self._audio_rng = np.random.default_rng(5)  # hiss and clicks faults
         self._posters = [t.frame(min(50, t.frame_count - 1)) for t in titles]
         self.log_lines: deque[str] = deque(maxlen=2000)
         self._log("I", "ActivityManager", f"Start proc {LAUNCHER}")
@@ -99,7 +103,10 @@ class VirtualApp:
         """Apply one key action (a ``devices.keys.Key`` value) to the UI."""
         with self._lock:
             self._log("D", "InputDispatcher", f"key {action} on {self._screen}")
-            if action == "HOME":
+            if action == "MUTE":  # toggles the sound output on every screen
+                self._muted = not self._muted
+                self._log("I", "AudioService", f"mute {'on' if self._muted else 'off'}")
+            elif action == "HOME":
                 self._stop_player()
                 self._screen = Screen.HOME
             elif self._screen is Screen.HOME:
@@ -237,12 +244,17 @@ class VirtualApp:
                 paused=not playing,
             )
         if playing:
-            audio = title.audio(player.position * self.samples_per_frame, self.samples_per_frame)
+            start = player.position * self.samples_per_frame + self._audio_lead(clock)
+            audio = title.audio(start, self.samples_per_frame)
         else:
             audio = np.zeros((self.samples_per_frame, 2), np.float32)
         if player.started:
             image = self._apply_picture_faults(player, image, clock)
+            if playing:
+                audio = self._apply_audio_faults(player, audio, clock)
             player.playback_slots += 1
+        if self._muted:
+            audio = np.zeros_like(audio)
         if playing:
             player.position += 1
             if player.position >= title.frame_count:
@@ -283,10 +295,59 @@ class VirtualApp:
             position -= round((clock - fault.start_s) * self.fps) % 2
         return position
 
+    def _audio_lead(self, clock: float) -> int:
+        """Samples the sound runs ahead of the picture at playback time ``clock`` (seconds):
+        ``av_offset`` (VALUE seconds, positive = audio early) and ``av_drift`` (VALUE seconds
+        per minute from the fault's start)."""
+        lead = 0.0
+        fault = self.faults.active("av_offset", clock)
+        if fault is not None:
+            lead += fault.value or 0.0
+        fault = self.faults.active("av_drift", clock)
+        if fault is not None:
+            lead += (fault.value or 0.0) * (clock - fault.start_s) / 60.0
+        return round(lead * AUDIO_RATE)
+
+    def _apply_audio_faults(self, player: _Player, audio: np.ndarray, clock: float) -> np.ndarray:
+        """``audio`` of the slot at playback time ``clock`` with the active audio faults,
+        simulated by ``detectors.audio_synthesis`` (the code the classifier trained on)."""
+        fault = self.faults.active("hum", clock)
+        if fault is not None:
+            start = player.playback_slots * self.samples_per_frame  # one unbroken tone
+            level = -40.0 if fault.value is None else fault.value
+            audio = audio_synthesis.add_hum(audio, AUDIO_RATE, 50.0, level, start_sample=start)
+        fault = self.faults.active("hiss", clock)
+        if fault is not None:
+            level = -45.0 if fault.value is None else fault.value
+            audio = audio_synthesis.add_hiss(audio, self._audio_rng, level)
+        fault = self.faults.active("clicks", clock)
+        if fault is not None:
+            per_s = fault.value or 8.0
+            chance = per_s * len(audio) / AUDIO_RATE  # Poisson clicks, none in most slots
+            count = int(self._audio_rng.poisson(chance))
+            if count:
+                positions = self._audio_rng.integers(0, len(audio), size=count)
+                audio = audio_synthesis.add_clicks(
+                    audio, AUDIO_RATE, self._audio_rng, amplitude=0.3, positions=positions
+                )
+        fault = self.faults.active("distortion", clock)
+        if fault is not None:
+            audio = audio_synthesis.hard_clip(audio, 40.0 if fault.value is None else fault.value)
+        times = clock + np.arange(len(audio)) / AUDIO_RATE  # sample-exact dropouts
+        for fault in self.faults.faults:
+            if fault.kind == "dropout":
+                inside = (times >= fault.start_s - 1e-6) & (times < fault.end_s - 1e-6)
+                audio = np.where(inside[:, None], 0.0, audio).astype(np.float32)
+        return audio
+
     def _apply_picture_faults(self, player: _Player, image: np.ndarray, clock: float) -> np.ndarray:
         if self.faults.active("freeze", clock) and player.held is not None:
             return player.held
         player.held = image
         if self.faults.active("black", clock):
             return np.zeros_like(image)
+        fault = self.faults.active("block", clock)
+        if fault is not None:  # the same damage code the detector is trained on, seeded per frame
+            rng = np.random.default_rng(round(clock * self.fps))
+            return corrupt(image, rng, area=fault.value or 0.15)[0]
         return image

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from devices.keys import Key
 from devices.simulator.tcp_server import LoopbackServer, read_lines
+from devices.transports.address import parse_host_port
 from devices.transports.cec import USER_CONTROL_CODES
 
 DEVICE_ADDRESS = 4
@@ -108,6 +109,19 @@ def _traffic(start: float, direction: str, frame: str) -> None:
     )
 
 
+_ADDRESS_COMMANDS = {"on": "04", "standby": "36", "pow": "8f"}
+"""cec-client commands taking a logical address -> the opcode they send to it."""
+
+
+def _logical_address(text: str) -> int | None:
+    """A logical address given as one hex digit (0-F), else None."""
+    try:
+        value = int(text, 16)
+    except ValueError:
+        return None
+    return value if 0 <= value <= 15 else None
+
+
 def client_main(argv: list[str] | None = None) -> int:
     """``cec-client``-compatible front end to a ``CecBus`` (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="cec-client (onglass simulator)")
@@ -121,9 +135,8 @@ def client_main(argv: list[str] | None = None) -> int:
     own = {"p": 4, "r": 1, "t": 3, "a": 5, "x": 0}.get(args.type, 4)
     start = time.monotonic()
     print("opening a connection to the CEC adapter...", flush=True)
-    host, _, port = args.bus.rpartition(":")
     try:
-        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock = socket.create_connection(parse_host_port(args.bus, 0, "cec bus"), timeout=5)
     except (OSError, ValueError) as error:
         print(f"ERROR:   [{0:8d}]\tcould not open a connection (try 1): {error}", flush=True)
         print(f"unable to open the device on port {args.bus}", flush=True)
@@ -140,12 +153,12 @@ def client_main(argv: list[str] | None = None) -> int:
         frame = None
         if words[0] in ("tx", "txn") and len(words) > 1:
             frame = ":".join(words[1:]).replace("::", ":").lower()
-        elif words[0] == "on" and len(words) > 1:
-            frame = f"{own:x}{int(words[1], 16):x}:04"
-        elif words[0] == "standby" and len(words) > 1:
-            frame = f"{own:x}{int(words[1], 16):x}:36"
-        elif words[0] == "pow" and len(words) > 1:
-            frame = f"{own:x}{int(words[1], 16):x}:8f"
+        elif words[0] in _ADDRESS_COMMANDS and len(words) > 1:
+            destination = _logical_address(words[1])
+            if destination is None:
+                print(f"ERROR:   [{0:8d}]\tinvalid logical address: {words[1]!r}", flush=True)
+                continue
+            frame = f"{own:x}{destination:x}:{_ADDRESS_COMMANDS[words[0]]}"
         if frame is None:
             print(f"unknown command: {line.strip()}", flush=True)
             continue

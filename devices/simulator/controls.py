@@ -10,6 +10,8 @@ start here (no ``lircd`` installed) is left out and named in ``unavailable``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from devices.keys import Key
 from devices.simulator.cec_sim import CecBus
@@ -19,40 +21,63 @@ from devices.simulator.roku_sim import RokuSimulator
 from devices.simulator.serial_sim import ConsoleSim, LgSerialSim, SamsungSerialSim
 
 
-class ControlEndpoints:
-    """Starts and stops every control simulator for one ``VirtualApp``."""
+class _Simulator(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
-    def __init__(self, app) -> None:
+
+class ControlEndpoints:
+    """Starts and stops every control simulator for one ``VirtualApp``.
+
+    ``app`` is the virtual device's ``VirtualApp`` (``press``, ``launch``, ``media_session``,
+    ``log_lines``). Simulators are built and started one at a time; if one fails, the ones
+    already running are stopped before the error propagates (no leaked sockets or ptys).
+    """
+
+    def __init__(self, app: Any) -> None:
         self.app = app
         self.endpoints: dict[str, str] = {}
         self.unavailable: dict[str, str] = {}
-        self._running: list = []
+        """Transport kind -> why its simulator could not start here (e.g. no lircd)."""
+        self._running: list[_Simulator] = []
 
     def _press(self, key: Key) -> None:
         self.app.press(key.value)
 
     def start(self) -> None:
-        sims = {
-            "itach": ItachSimulator(self._press),
-            "roku_ecp": RokuSimulator(self.app),
-            "cec": CecBus(self._press),
-            "serial_lg": LgSerialSim(self._press),
-            "serial_samsung": SamsungSerialSim(self._press),
-            "console": ConsoleSim(self.app),
+        """Start every simulator; on any failure stop those started and re-raise."""
+        builders: dict[str, Callable[[], Any]] = {
+            "itach": lambda: ItachSimulator(self._press),
+            "roku_ecp": lambda: RokuSimulator(self.app),
+            "cec": lambda: CecBus(self._press),
+            "serial_lg": lambda: LgSerialSim(self._press),
+            "serial_samsung": lambda: SamsungSerialSim(self._press),
+            "console": lambda: ConsoleSim(self.app),
         }
-        lirc = LircSimulator(self._press)
         try:
-            lirc.start()
-            self._running.append(lirc)
-            self.endpoints["lirc"] = lirc.address
-        except LircdNotAvailable as error:
-            self.unavailable["lirc"] = str(error)
-        for kind, sim in sims.items():
-            sim.start()
-            self._running.append(sim)
-            self.endpoints[kind] = sim.path if hasattr(sim, "path") else sim.address
+            lirc = LircSimulator(self._press)
+            try:
+                lirc.start()
+                self._running.append(lirc)
+                self.endpoints["lirc"] = lirc.address
+            except LircdNotAvailable as error:
+                self.unavailable["lirc"] = str(error)
+            for kind, build in builders.items():
+                sim = build()
+                try:
+                    sim.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        sim.stop()
+                    raise
+                self._running.append(sim)
+                self.endpoints[kind] = sim.path if hasattr(sim, "path") else sim.address
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
+        """Stop every running simulator, last started first."""
         for sim in reversed(self._running):
             with contextlib.suppress(Exception):
                 sim.stop()

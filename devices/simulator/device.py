@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from devices.simulator.adbd import AdbDaemon
 from devices.simulator.app import VirtualApp
 from devices.simulator.content import default_titles
+from devices.simulator.controls import ControlEndpoints
 from devices.simulator.faults import FaultSchedule
 from devices.simulator.hdmi_out import MpegTsOutput
+from devices.simulator.pulse_out import PulseAudioOutput
 from devices.simulator.shell import DeviceShell
 
 
@@ -25,6 +27,7 @@ class SimulatorConfig:
         faults: the fault schedule (times from the start of playback).
         adb_port: TCP port of the ADB endpoint on 127.0.0.1 (0 picks a free one).
         stream_port: UDP port on 127.0.0.1 the MPEG-TS goes to (0 picks a free one).
+        pulse_sink: also play the sound into this PulseAudio sink ("" = no).
     """
 
     width: int = 640
@@ -33,6 +36,7 @@ class SimulatorConfig:
     faults: FaultSchedule = FaultSchedule()
     adb_port: int = 0
     stream_port: int = 0
+    pulse_sink: str = ""
 
 
 def free_udp_port() -> int:
@@ -50,6 +54,8 @@ class VirtualDevice:
         titles = default_titles(config.width, config.height)
         self.app = VirtualApp(titles, config.faults, config.width, config.height, config.fps)
         self.adbd = AdbDaemon(DeviceShell(self.app), port=config.adb_port)
+        self.controls = ControlEndpoints(self.app)
+        """IR, serial, Roku ECP and CEC endpoints (``controls.endpoints``)."""
         port = config.stream_port or free_udp_port()
         self.stream_url = f"udp://127.0.0.1:{port}"
         self._stop = threading.Event()
@@ -62,25 +68,35 @@ class VirtualDevice:
 
     def start(self) -> None:
         """Start the ADB endpoint and the real-time output loop."""
-        self.adbd.start()
-        output = MpegTsOutput(
-            f"{self.stream_url}?pkt_size=1316",
-            self.config.width,
-            self.config.height,
-            self.config.fps,
-        )
+        # the sound output first: if it cannot start (no pacat), nothing else has started
+        pulse = PulseAudioOutput(self.config.pulse_sink) if self.config.pulse_sink else None
+        try:
+            self.adbd.start()
+            self.controls.start()
+            output = MpegTsOutput(
+                f"{self.stream_url}?pkt_size=1316",
+                self.config.width,
+                self.config.height,
+                self.config.fps,
+            )
+        except BaseException:
+            if pulse is not None:
+                pulse.close()
+            raise
         self._thread = threading.Thread(
-            target=self._run, args=(output,), name="hdmi-out", daemon=True
+            target=self._run, args=(output, pulse), name="hdmi-out", daemon=True
         )
         self._thread.start()
 
-    def _run(self, output: MpegTsOutput) -> None:
+    def _run(self, output: MpegTsOutput, pulse: PulseAudioOutput | None) -> None:
         interval = 1.0 / self.config.fps
         deadline = time.monotonic()
         try:
             while not self._stop.is_set():
                 image, audio = self.app.render()
                 output.write(image, audio)
+                if pulse is not None:
+                    pulse.write(audio)
                 deadline += interval
                 delay = deadline - time.monotonic()
                 if delay > 0:
@@ -90,12 +106,15 @@ class VirtualDevice:
                     deadline = time.monotonic()
         finally:
             output.close()
+            if pulse is not None:
+                pulse.close()
 
     def stop(self) -> None:
         """Stop streaming and close the ADB endpoint."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.controls.stop()
         self.adbd.stop()
 
 

@@ -17,6 +17,16 @@ FAULT_KINDS: dict[str, str] = {
     "drop": "every VALUE-th frame (default 5) is skipped: the next one comes early and shows twice",
     "repeat": "every VALUE-th frame (default 5) shows the previous one again; its own is skipped",
     "cadence": "the pacing breaks into judder: each frame shows twice and the next is skipped",
+    "av_offset": "the sound is VALUE (e.g. 120ms) early against the picture; negative: late",
+    "av_drift": "the sound drifts VALUE per minute (e.g. 40ms) earlier from the window's start;"
+    " negative: later",
+    "dropout": "the sound drops to digital silence (e.g. dropout@5s+80ms)",
+    "hum": "50 Hz mains hum with harmonics is added at VALUE dBFS RMS (default -40db)",
+    "hiss": "white noise is added at VALUE dBFS RMS (default -45db)",
+    "clicks": "VALUE clicks per second (default 8) of 0.3 full-scale impulses are added",
+    "distortion": "the sound is overdriven by VALUE dB (default 40db) and clipped at full scale",
+    "block": "block corruption (displaced, flat, smeared or wrong-colour blocks, a new pattern"
+    " each frame) over VALUE of the picture (default 15%)",
 }
 """Fault kinds the virtual device knows, with what each does to the output."""
 

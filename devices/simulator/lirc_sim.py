@@ -9,10 +9,7 @@ or ``LircTransport`` pointed at the socket moves the virtual device's UI.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -21,18 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devices import ir
+from devices.child_process import start_tied, stop_process
 from devices.keys import Key
 from devices.profiles.ir_codes import REMOTES, key_for_code
 
-PR_SET_PDEATHSIG = 1
 START_TIMEOUT_S = 10.0
 """Longest wait for lircd's socket to appear, in seconds."""
-
-
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM it when the simulator dies (no orphaned lircd)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class LircdNotAvailable(RuntimeError):
@@ -74,11 +65,10 @@ class LircSimulator:
             "allow-simulate = yes\n"
         )
         self.tx_path.write_text("")
-        self._process = subprocess.Popen(
+        self._process = start_tied(
             [lircd, f"--options-file={options}", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not Path(self.socket_path).exists():
@@ -114,13 +104,9 @@ class LircSimulator:
                             self.on_key(found[1])
 
     def stop(self) -> None:
+        """Stop lircd and the decoder thread and remove the private directory."""
         self._stop.set()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        stop_process(self._process)
         if self._thread is not None:
             self._thread.join(timeout=2)
         if self._tmp is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
@@ -45,7 +46,13 @@ ROKU_STATES = {0: "close", 1: "stop", 2: "pause", 3: "play"}
 class RokuSimulator:
     """The ECP endpoint. ``app`` needs ``press``, ``launch``, ``media_session``, ``focused_activity``."""
 
-    def __init__(self, app, port: int = 0, on_request: Callable[[str], None] | None = None):
+    def __init__(
+        self, app: Any, port: int = 0, on_request: Callable[[str], None] | None = None
+    ) -> None:
+        """Bind the HTTP server on 127.0.0.1:``port`` (0: any free port); ``start`` serves.
+
+        ``on_request`` is called with ``"POST /keypress/Select"``-style text for each request.
+        """
         self.app = app
         self.requests: list[str] = []
         self.on_request = on_request
@@ -74,10 +81,13 @@ class RokuSimulator:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> None:
+        """Serve requests on a background thread."""
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        """Stop serving (if started) and close the listening socket; safe before ``start``."""
+        if self._thread.is_alive():
+            self.server.shutdown()  # waits for serve_forever: only when it runs
         self.server.server_close()
 
     def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: str = "") -> None:

@@ -54,9 +54,10 @@ def draw_catalogue(
     s = _scale(height)
     image = _background(width, height, (40, 25, 25), (20, 15, 15))
     _text(image, "onglass Player - Catalogue", int(20 * s), int(35 * s), 0.75 * s, 2)
-    row_h = int(90 * s)
+    gap = int(10 * s)  # rows shrink to fit a longer catalogue on the screen
+    row_h = min(int(90 * s), (height - int(60 * s)) // max(1, len(names)) - gap)
     for i, (name, poster) in enumerate(zip(names, posters, strict=True)):
-        y = int(60 * s) + i * (row_h + int(10 * s))
+        y = int(60 * s) + i * (row_h + gap)
         if i == selected:
             cv2.rectangle(
                 image, (int(15 * s), y - 4), (width - int(15 * s), y + row_h + 4), ACCENT, -1

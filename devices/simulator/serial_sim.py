@@ -22,6 +22,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from typing import Any
 
 from devices.keys import Key
 from devices.profiles.ir_codes import LG_COMMANDS, SAMSUNG_COMMANDS
@@ -67,8 +68,10 @@ class PtySerial:
                 self.on_bytes(data)
 
     def stop(self) -> None:
+        """Stop the serving thread (if started) and close both ends of the pty."""
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=2)
         for fd in (self.master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -167,12 +170,16 @@ _LOGCAT = re.compile(r"^\S+ \S+\s+\d+\s+\d+ \w (.*?)\s*: (.*)$")
 class ConsoleSim(PtySerial):
     """An STB debug console; ``app`` gives ``log_lines`` and ``media_session``."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: Any) -> None:
+        """``app``: the ``VirtualApp`` whose ``log_lines`` stream to the console."""
         super().__init__("console-sim")
         self.app = app
         self.started = time.monotonic()
         self._line = b""
         self._last: str | None = app.log_lines[-1] if app.log_lines else None
+        self._console = threading.Lock()
+        """Held from a command's echo to its prompt: log messages wait (a shell in the
+        foreground); they still arrive between prompts, right before a command is typed."""
         self._follower = threading.Thread(
             target=self._stream_logs, name="console-logs", daemon=True
         )
@@ -182,13 +189,14 @@ class ConsoleSim(PtySerial):
         self._follower.start()
 
     def on_bytes(self, data: bytes) -> None:
-        self.write(data.replace(b"\r", b"\r\n"))  # echo, as a tty in cooked mode would
-        self._line += data.replace(b"\r", b"\n")
-        while b"\n" in self._line:
-            line, _, self._line = self._line.partition(b"\n")
-            command = line.decode("ascii", "replace").strip()
-            output = self._command(command) if command else ""
-            self.write((output + PROMPT).encode())
+        with self._console:
+            self.write(data.replace(b"\r", b"\r\n"))  # echo, as a tty in cooked mode would
+            self._line += data.replace(b"\r", b"\n")
+            while b"\n" in self._line:
+                line, _, self._line = self._line.partition(b"\n")
+                command = line.decode("ascii", "replace").strip()
+                output = self._command(command) if command else ""
+                self.write((output + PROMPT).encode())
 
     def _stamp(self) -> str:
         return f"[{time.monotonic() - self.started + 2.5:12.6f}]"
@@ -217,7 +225,8 @@ class ConsoleSim(PtySerial):
             for line in new:
                 match = _LOGCAT.match(line)
                 tag, message = match.groups() if match else ("app", line)
-                self.write(f"\r\n{self._stamp()} {tag}: {message}\r\n{PROMPT}".encode())
+                with self._console:
+                    self.write(f"\r\n{self._stamp()} {tag}: {message}\r\n{PROMPT}".encode())
             if lines:
                 last = lines[-1]
             self._stop.wait(0.05)

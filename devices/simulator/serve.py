@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", default="640x360", help="output picture size WxH in pixels")
     parser.add_argument("--fps", type=int, default=25, help="output frame rate in frames/s")
+    parser.add_argument(
+        "--pulse-sink",
+        default="",
+        help="also play the sound into this PulseAudio sink (server from PULSE_SERVER)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -50,13 +55,19 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults = FaultSchedule.parse(args.faults)
     except FaultSpecError as error:
         raise ValueError(f"--faults: {error}") from None
-    return SimulatorConfig(width, height, args.fps, faults, args.adb_port, args.stream_port)
+    return SimulatorConfig(
+        width, height, args.fps, faults, args.adb_port, args.stream_port, args.pulse_sink
+    )
 
 
 def serve(config: SimulatorConfig) -> int:
     """Start a virtual device, print its endpoints, run until SIGINT or SIGTERM."""
     device = VirtualDevice(config)
-    device.start()
+    try:
+        device.start()
+    except (RuntimeError, OSError) as error:  # e.g. pacat missing, a port taken
+        print(f"error: virtual device: {error}", file=sys.stderr, flush=True)
+        return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -64,10 +75,16 @@ def serve(config: SimulatorConfig) -> int:
         "adb": device.adb_address,
         "stream": device.stream_url,
         "faults": str(config.faults),
+        "controls": device.controls.endpoints,
+        "unavailable": device.controls.unavailable,
     }
     print("onglass virtual device running (Ctrl-C stops it)")
     print(f"  ADB     {device.adb_address}   try: adb connect {device.adb_address}")
     print(f"  stream  {device.stream_url}   try: ffplay {device.stream_url}")
+    for kind, address in device.controls.endpoints.items():
+        print(f"  {kind:<14} {address}")
+    for kind, why in device.controls.unavailable.items():
+        print(f"  {kind:<14} unavailable: {why}")
     print(f"  faults  {config.faults or 'none'}")
     print(f"{READY_MARKER} {json.dumps(endpoints)}", flush=True)
     try:

@@ -25,6 +25,7 @@ class LoopbackServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Accept connections on a background thread."""
         self._thread.start()
 
     def _accept(self) -> None:
@@ -48,6 +49,7 @@ class LoopbackServer:
                 self._clients.discard(sock)
 
     def stop(self) -> None:
+        """Close the listener and every open client connection; safe before ``start``."""
         self._stop.set()
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
@@ -56,7 +58,8 @@ class LoopbackServer:
             for sock in list(self._clients):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=2)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=2)
 
 
 def read_lines(sock: socket.socket, terminator: bytes) -> Callable[[], bytes | None]:

@@ -25,6 +25,7 @@ from adb_shell import exceptions as adb_errors
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.tcp_transport import TcpTransport
 
+from devices.transports.address import parse_host_port
 from devices.transports.base import TransportError
 
 __all__ = ["AdbTransport", "parse_address"]
@@ -58,26 +59,7 @@ class _TcpLink(TcpTransport):
 
 def parse_address(address: str) -> tuple[str, int]:
     """``"host:port"``, ``"host"`` (port 5555) or ``"[v6]:port"`` -> (host, port); ValueError."""
-    text = address.strip()
-    if not text:
-        raise ValueError("adb address is empty (expected 'host:port')")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"adb address {address!r}: bad IPv6 form (expected '[addr]:port')")
-        port_text = rest[1:] if rest else None
-    elif text.count(":") > 1:
-        raise ValueError(f"adb address {address!r}: put IPv6 addresses in brackets")
-    else:
-        host, sep, port_text = text.partition(":")
-        port_text = port_text if sep else None
-    if not host:
-        raise ValueError(f"adb address {address!r}: host is missing")
-    if port_text is None:
-        return host, DEFAULT_PORT
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"adb address {address!r}: port must be a number 1-65535")
-    return host, int(port_text)
+    return parse_host_port(address, DEFAULT_PORT, "adb")
 
 
 class AdbTransport:

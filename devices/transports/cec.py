@@ -23,7 +23,9 @@ import shlex
 import subprocess
 import threading
 import time
+from collections import deque
 
+from devices.child_process import start_tied, stop_process
 from devices.keys import Key
 from devices.transports.base import TransportError
 
@@ -55,6 +57,10 @@ START_TIMEOUT_S = 15.0
 """Longest wait for ``cec-client`` to open the adapter and print ``waiting for input``."""
 RESTART_BACKOFF_S = 0.5
 """Pause before restarting a ``cec-client`` that died, in seconds."""
+OUTPUT_LINES = 2000
+"""How many of cec-client's last output lines ``CecTransport.output`` keeps."""
+QUIT_TIMEOUT_S = 1.0
+"""Wait for cec-client to leave after ``q`` before it is terminated, in seconds."""
 
 
 def user_control_code(key: Key) -> str:
@@ -90,13 +96,14 @@ class CecTransport:
         self.address, self.timeout_s = address, float(timeout_s)
         self.client = shlex.split(client)
         self.header = f"{initiator:X}{destination:X}"
-        self.output: list[str] = []
-        """Everything cec-client printed (for evidence)."""
+        self.output: deque[str] = deque(maxlen=OUTPUT_LINES)
+        """The last ``OUTPUT_LINES`` lines cec-client printed (for evidence)."""
         self._process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
 
     def connect(self) -> None:
+        """Start cec-client and wait until it has opened the adapter (``waiting for input``)."""
         with self._lock:
             self._start()
 
@@ -124,6 +131,7 @@ class CecTransport:
                         time.sleep(RESTART_BACKOFF_S)
                     self._start()
                 try:
+                    self._drop_stale_lines()
                     self._write(f"tx {frame}")
                     self._await(
                         rf"<< {re.escape(frame.lower())}\s*$", f"the '<< {frame}' TRAFFIC line"
@@ -135,6 +143,7 @@ class CecTransport:
                         raise self._fail(f"cec-client exited while sending {frame}") from None
 
     def close(self) -> None:
+        """Ask cec-client to quit (``q``), end it if it does not, and reap it."""
         with self._lock:
             self._kill()
 
@@ -147,7 +156,7 @@ class CecTransport:
         self._kill()
         args = [*self.client, "-t", "r", "-d", "8", self.address]
         try:
-            self._process = subprocess.Popen(
+            self._process = start_tied(
                 args,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -176,6 +185,16 @@ class CecTransport:
             self.output.append(line.rstrip("\n"))
             lines.put(line.rstrip("\n"))
         lines.put(None)
+
+    def _drop_stale_lines(self) -> None:
+        """Empty the line queue so a reply is only matched against lines after the command."""
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is None:
+                raise _ClientDied
 
     def _write(self, command: str) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -213,10 +232,9 @@ class CecTransport:
                 process.stdin.write("q\n")
                 process.stdin.flush()
         try:
-            process.wait(1)
+            process.wait(QUIT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(2)
+            stop_process(process)
 
 
 class _ClientDied(Exception):

@@ -6,6 +6,7 @@ from typing import Any
 
 from devices.profiles.catalog import TRANSPORT_KINDS, default_remote
 from devices.transports.adb import AdbTransport, parse_address
+from devices.transports.address import parse_host_port
 from devices.transports.base import Transport
 from devices.transports.cec import CecTransport
 from devices.transports.itach import ItachTransport
@@ -34,8 +35,10 @@ def check_address(kind: str, address: str) -> None:
         raise ValueError(f"{kind} address is empty")
     if kind == "adb":
         parse_address(address)
-    elif kind in ("lirc", "itach", "roku_ecp"):
-        parse_endpoint(address, 1)
+    elif kind == "lirc":
+        parse_endpoint(address, 1, kind)
+    elif kind in ("itach", "roku_ecp"):
+        parse_host_port(address, 1, kind)
 
 
 def build_transport(

@@ -5,6 +5,13 @@ Key codes are Pronto hex (what IR databases and learning tools hand out); each p
 ``completeir,<connector>,<id>\\r`` once the IR has gone out. ``busyIR`` (the connector is
 still sending) is retried with backoff until the timeout; ``ERR_...`` codes are reported
 with their meaning from the iTach API specification v1.5.
+
+A hold sends the frame once and then its repeat part; the iTach answers only after the last
+repeat, so a hold's exchange may take ``timeout_s`` plus the hold's IR time. ``sendir`` takes
+at most ``MAX_REPEAT`` (50) repeats; a longer hold continues with further ``sendir`` commands
+carrying only the repeat part (what a remote sends while a key stays down; a code without one
+repeats its whole frame, as ``sendir`` itself does), so holds have no upper limit; between two
+commands the connector is idle for one network round trip.
 """
 
 from __future__ import annotations
@@ -13,10 +20,14 @@ import itertools
 import re
 import time
 
+from devices.transports.address import parse_host_port
+from devices.transports.base import TransportError
 from devices.transports.pronto import ProntoCode, ProntoError, parse_pronto
-from devices.transports.socket_link import SocketExchange, parse_endpoint
+from devices.transports.socket_link import SocketExchange
 
 DEFAULT_PORT = 4998
+MAX_REPEAT = 50
+"""Most repeats one ``sendir`` may ask for (iTach API v1.5); longer holds re-send."""
 BUSY_BACKOFF_S = 0.05
 """First pause before resending after ``busyIR``, in seconds (doubles each time)."""
 ERRORS = {
@@ -49,7 +60,8 @@ class ItachTransport:
     Args:
         address: ``host[:port]`` of the iTach (port 4998).
         connector: ``module:port`` of the IR output, ``1:1`` to ``1:3``.
-        timeout_s: longest wait for one key's ``completeir``, in seconds.
+        timeout_s: longest wait for one key's ``completeir``, in seconds (a hold adds the
+            time its repeats take on the air).
     """
 
     kind = "itach"
@@ -59,7 +71,7 @@ class ItachTransport:
             raise ValueError(f"itach timeout_s must be positive, got {timeout_s}")
         if not _CONNECTOR.match(connector):
             raise ValueError(f"itach connector {connector!r}: expected 'module:port' like 1:1")
-        parse_endpoint(address, DEFAULT_PORT)
+        parse_host_port(address, DEFAULT_PORT, self.kind)
         self.address, self.connector, self.timeout_s = address, connector, float(timeout_s)
         self._ids = itertools.count(1)
 
@@ -75,13 +87,26 @@ class ItachTransport:
 
     def send_key(self, code: str) -> None:
         """Send one Pronto-coded key; returns on ``completeir``."""
-        self._send(code, repeat=1)
+        self._send(self._parse(code), repeat=1)
 
     def hold_key(self, code: str, seconds: float) -> None:
-        """Hold a key by repeating its frame for about ``seconds`` (at most 50 repeats)."""
+        """Hold a key for about ``seconds``: the frame, then its repeat part until the time is up.
+
+        Any length works: past ``MAX_REPEAT`` repeats the hold continues with further
+        ``sendir`` commands of the repeat part alone. Returns once the IR has gone out.
+        """
         pronto = self._parse(code)
-        frame_s = sum(pronto.cycles) / pronto.frequency_hz
-        self._send(code, repeat=max(1, min(50, round(seconds / frame_s))))
+        first_s = sum(pronto.cycles) / pronto.frequency_hz
+        again = ProntoCode(pronto.frequency_hz, (), pronto.repeat or pronto.once)
+        again_s = sum(again.cycles) / again.frequency_hz
+        remaining = max(0, round((seconds - first_s) / again_s))
+        first = min(MAX_REPEAT - 1, remaining)
+        self._send(pronto, repeat=1 + first)
+        remaining -= first
+        while remaining > 0:
+            chunk = min(MAX_REPEAT, remaining)
+            self._send(again, repeat=chunk)
+            remaining -= chunk
 
     def close(self) -> None:
         """Nothing to close: each key has its own connection."""
@@ -92,18 +117,30 @@ class ItachTransport:
         except ProntoError as error:
             raise ValueError(f"itach key code: {error}") from None
 
-    def _link(self) -> SocketExchange:
-        return SocketExchange(self.kind, self.address, DEFAULT_PORT, self.timeout_s)
+    def _link(
+        self, timeout_s: float | None = None, deadline: float | None = None
+    ) -> SocketExchange:
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        return SocketExchange(self.kind, self.address, DEFAULT_PORT, timeout_s, deadline)
 
-    def _send(self, code: str, repeat: int) -> None:
-        pronto = self._parse(code)
+    def _send(self, pronto: ProntoCode, repeat: int) -> None:
+        """One ``sendir``; the exchange may last ``timeout_s`` plus the IR's time on the air,
+        ``busyIR`` retries share that time (each retry gets only what is left)."""
         ident = next(self._ids) % 65536
         command = pronto.sendir(self.connector, ident, repeat)
         expected = f"'completeir,{self.connector},{ident}'"
+        air_s = (sum(pronto.cycles) + sum(pronto.cycles[pronto.offset - 1 :]) * (repeat - 1)) / (
+            pronto.frequency_hz
+        )
+        budget_s = self.timeout_s + air_s
         pause = BUSY_BACKOFF_S
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + budget_s
         while True:
-            with self._link() as link:
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"{self.kind} {self.address}: no {expected} within {budget_s:.3g} s"
+                )
+            with self._link(budget_s, deadline) as link:
                 link.send(command.encode() + b"\r")
                 reply = link.read_until(b"\r", expected).decode("ascii", "replace").strip()
             if reply == f"completeir,{self.connector},{ident}":
@@ -117,5 +154,5 @@ class ItachTransport:
                 meaning = ERRORS.get(match.group(3), "unknown error code")
                 raise link.fail(f"sendir refused: {reply} ({meaning})")
             if reply.startswith("busyIR"):
-                raise link.fail(f"connector {self.connector} stayed busy for {self.timeout_s:g} s")
+                raise link.fail(f"connector {self.connector} stayed busy for {budget_s:.3g} s")
             raise link.fail(f"expected {expected}, got {reply[:60]!r}")

@@ -36,7 +36,7 @@ class LircTransport:
             raise ValueError(f"lirc timeout_s must be positive, got {timeout_s}")
         if not _NAME.fullmatch(remote):
             raise ValueError(f"lirc remote name {remote!r} must be one word")
-        parse_endpoint(address, DEFAULT_PORT)
+        parse_endpoint(address, DEFAULT_PORT, self.kind)
         self.address, self.remote, self.timeout_s = address, remote, float(timeout_s)
 
     def connect(self) -> None:

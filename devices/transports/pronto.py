@@ -36,11 +36,15 @@ class ProntoCode:
         bursts = self.once or self.repeat
         return [round(c * 1_000_000 / self.frequency_hz) for c in bursts]
 
+    @property
+    def offset(self) -> int:
+        """``sendir``'s 1-based index of the first repeated burst (1: the whole code repeats)."""
+        return len(self.once) + 1 if self.repeat and self.once else 1
+
     def sendir(self, connector: str, ident: int, repeat: int = 1) -> str:
         """The iTach ``sendir`` command for this code (without the trailing ``\\r``)."""
-        offset = len(self.once) + 1 if self.repeat and self.once else 1
         values = ",".join(str(c) for c in self.cycles)
-        return f"sendir,{connector},{ident},{self.frequency_hz},{repeat},{offset},{values}"
+        return f"sendir,{connector},{ident},{self.frequency_hz},{repeat},{self.offset},{values}"
 
 
 def parse_pronto(text: str) -> ProntoCode:

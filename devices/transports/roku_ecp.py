@@ -14,8 +14,9 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from devices.transports.address import format_host_port, parse_host_port
 from devices.transports.base import TransportError
-from devices.transports.socket_link import CONNECT_BACKOFF_S
+from devices.transports.socket_link import retry_refused
 
 if TYPE_CHECKING:
     from devices.device import AppProfile
@@ -50,13 +51,8 @@ class RokuEcpTransport:
     def __init__(self, address: str, *, app_id: str | None = None, timeout_s: float = 5.0) -> None:
         if timeout_s <= 0:
             raise ValueError(f"roku_ecp timeout_s must be positive, got {timeout_s}")
-        host, sep, port = address.strip().rpartition(":")
-        if not sep:
-            host, port = address.strip(), str(DEFAULT_PORT)
-        if not host or not port.isdigit():
-            raise ValueError(f"roku_ecp address {address!r}: expected 'host[:port]'")
-        self.host, self.port = host, int(port)
-        self.address = f"{host}:{port}"
+        self.host, self.port = parse_host_port(address, DEFAULT_PORT, self.kind)
+        self.address = format_host_port(self.host, self.port)
         self.timeout_s = float(timeout_s)
         self.app_id = app_id
 
@@ -123,28 +119,25 @@ class RokuEcpTransport:
         return root
 
     def _request(self, method: str, path: str) -> bytes:
-        deadline = time.monotonic() + self.timeout_s
-        attempt = 0
-        while True:
+        def attempt() -> tuple[http.client.HTTPResponse, bytes]:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
             try:
                 conn.request(method, path, headers={"Content-Length": "0"})
                 response = conn.getresponse()
-                body = response.read()
-            except ConnectionRefusedError:
-                pause = CONNECT_BACKOFF_S[min(attempt, len(CONNECT_BACKOFF_S) - 1)]
-                if time.monotonic() + pause > deadline:
-                    raise self._fail(path, f"connection refused for {self.timeout_s:g} s") from None
-                time.sleep(pause)
-                attempt += 1
-                continue
-            except TimeoutError:
-                raise self._fail(path, f"no reply within {self.timeout_s:g} s") from None
-            except (http.client.HTTPException, OSError) as error:
-                reason = " ".join(str(error).split()) or type(error).__name__
-                raise self._fail(path, f"expected an HTTP reply, got {reason}") from None
+                return response, response.read()
             finally:
                 conn.close()
-            if response.status != 200:
-                raise self._fail(path, f"HTTP {response.status} {response.reason}".strip())
-            return body
+
+        def give_up(_: OSError) -> TransportError:
+            return self._fail(path, f"connection refused for {self.timeout_s:g} s")
+
+        try:
+            response, body = retry_refused(attempt, time.monotonic() + self.timeout_s, give_up)
+        except TimeoutError:
+            raise self._fail(path, f"no reply within {self.timeout_s:g} s") from None
+        except (http.client.HTTPException, OSError) as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise self._fail(path, f"expected an HTTP reply, got {reason}") from None
+        if response.status != 200:
+            raise self._fail(path, f"HTTP {response.status} {response.reason}".strip())
+        return body

@@ -29,6 +29,15 @@ DEFAULT_PROMPT = r"(?m)^(?:[\w@:/~.-]*\s?)?[#$] ?$"
 """A shell prompt at the start of a line: ``# ``, ``$ ``, ``console:/ $``, ``root@stb:~#``."""
 
 
+def _echoes(text: str, command: str, prompt: re.Pattern[str]) -> bool:
+    """True if console line ``text`` is ``command`` typed, after a prompt or on its own."""
+    typed = text.rstrip()
+    if not typed.endswith(command.strip()):
+        return False
+    before = typed[: len(typed) - len(command.strip())]
+    return not before.strip() or prompt.fullmatch(before) is not None
+
+
 @dataclass(frozen=True)
 class ConsoleLine:
     """One console line. ``t``: host monotonic seconds; ``wall``: UNIX time seconds."""
@@ -72,6 +81,7 @@ class SerialConsole:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop capturing and close the port; the captured ``lines`` stay."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
@@ -86,7 +96,13 @@ class SerialConsole:
             ]
 
     def run(self, command: str, prompt: str = DEFAULT_PROMPT) -> str:
-        """Type ``command`` and return the output printed before the next prompt."""
+        """Type ``command`` and return the output printed between its echo and the next prompt.
+
+        The console echoes what is typed; lines before that echo (log messages that arrived
+        meanwhile, each possibly followed by a fresh prompt) are not the command's output.
+        Output ends at the first prompt after the echo. A log message printed between the
+        echo and that prompt cannot be told apart from output and is returned with it.
+        """
         if self._port is None:
             raise TransportError(f"{self.kind} {self.address}: console not started")
         sent = time.monotonic()
@@ -98,11 +114,18 @@ class SerialConsole:
         deadline = sent + self.timeout_s
         with self._changed:
             while True:
-                new = [line for line in self.lines if line.t >= sent]
-                # the echoed command line first, then output, then a fresh prompt
-                if new and pattern.fullmatch(self._partial):
-                    output = [line.text for line in new if line.text.strip() != command]
-                    return "\n".join(t for t in output if not pattern.fullmatch(t))
+                new = [line.text for line in self.lines if line.t >= sent]
+                echo = next(
+                    (i for i, text in enumerate(new) if _echoes(text, command, pattern)), None
+                )
+                # the echoed command line first, then output, then the first prompt after it
+                if echo is not None:
+                    after = new[echo + 1 :]
+                    end = next((i for i, t in enumerate(after) if pattern.fullmatch(t)), None)
+                    if end is not None:
+                        return "\n".join(after[:end])
+                    if pattern.fullmatch(self._partial):
+                        return "\n".join(after)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TransportError(

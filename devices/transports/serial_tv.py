@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 
@@ -51,10 +52,12 @@ class _SerialTransport:
         self._lock = threading.Lock()
 
     def connect(self) -> None:
+        """Open the port (TransportError naming it if it cannot be opened)."""
         with self._lock:
             self._open()
 
     def close(self) -> None:
+        """Close the port; the next command reopens it."""
         with self._lock:
             if self._port is not None:
                 port, self._port = self._port, None
@@ -68,7 +71,9 @@ class _SerialTransport:
     def fail(self, text: str) -> TransportError:
         return TransportError(f"{self.kind} {self.address}: {text}")
 
-    def exchange(self, request: bytes, read_reply, expected: str) -> bytes:
+    def exchange(
+        self, request: bytes, read_reply: Callable[[serial.SerialBase], bytes], expected: str
+    ) -> bytes:
         """Write ``request`` and read its reply with ``read_reply(port)``; reopen once on I/O errors."""
         with self._lock:
             for attempt in (1, 2):
@@ -101,7 +106,9 @@ class LgSerialTransport(_SerialTransport):
     kind = "serial_lg"
     _REPLY = re.compile(rb"^([a-z]) ([0-9A-Fa-f]{2}) (OK|NG)([0-9A-Fa-f]{0,2})$")
 
-    def __init__(self, port: str, *, set_id: int = 1, baud: int = 9600, timeout_s: float = 2.0):
+    def __init__(
+        self, port: str, *, set_id: int = 1, baud: int = 9600, timeout_s: float = 2.0
+    ) -> None:
         super().__init__(port, baud=baud, timeout_s=timeout_s)
         if not 0 <= set_id <= 99:
             raise ValueError(f"LG set id must be 0-99 (0 = all sets), got {set_id}")
@@ -150,7 +157,9 @@ class SamsungSerialTransport(_SerialTransport):
     kind = "serial_samsung"
 
     def send_key(self, code: str) -> None:
-        """``08 22 0D 00 00 <code>``: the remote key ``code``."""
+        """``08 22 0D 00 00 <code>``: the remote key ``code``; ValueError unless two hex digits."""
+        if not re.fullmatch(r"[0-9A-Fa-f]{2}", code):
+            raise ValueError(f"{self.kind} key code {code!r} must be two hex digits (00-FF)")
         self.command(exlink_frame(0x0D, 0x00, 0x00, int(code, 16)))
 
     def power(self, on: bool) -> None:

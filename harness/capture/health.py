@@ -28,6 +28,9 @@ class CaptureHealth:
     stalls: list[tuple[float, float]] = field(default_factory=list)
     decode_errors: int = 0
     reconnects: int = 0
+    details: dict = field(default_factory=dict)
+    """Backend-specific measurements: a sound device's overruns, clock drift (ppm) and timing
+    source, a card's late frames."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_gap(self, t: float, missing: int) -> None:
@@ -38,6 +41,11 @@ class CaptureHealth:
     def record_stall(self, t: float, seconds: float) -> None:
         with self._lock:
             self.stalls.append((t, seconds))
+
+    def update_details(self, values: dict) -> None:
+        """Merge backend measurements into ``details`` (from any thread)."""
+        with self._lock:
+            self.details.update(values)
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
@@ -50,4 +58,5 @@ class CaptureHealth:
                 "stalls": [[round(t, 3), round(s, 3)] for t, s in self.stalls],
                 "decode_errors": self.decode_errors,
                 "reconnects": self.reconnects,
+                **self.details,
             }

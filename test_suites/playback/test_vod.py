@@ -74,3 +74,17 @@ def test_sync_test_pattern_plays_clean(dut, monitor):
         dut.wait_for_player_state("stopped", timeout=5)
         dut.wait(1)
     monitor.playback_ended()
+
+
+def test_mute_and_unmute(dut, monitor):
+    """A scripted mute: the silence it causes is declared, so it is not a defect."""
+    dut.open_title(TITLE)
+    dut.press("PLAY")
+    monitor.wait_for_playback(timeout=10)
+    dut.wait(4)
+    with monitor.expect("silence"):  # muted on purpose
+        dut.press("MUTE")
+        dut.wait(3)
+        dut.press("MUTE")
+    dut.wait(4)
+    assert dut.player_state().state == "playing"
