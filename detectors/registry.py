@@ -28,9 +28,9 @@ DETECTORS: dict[str, type] = {
 }
 """Every detector onglass has, by its contract name."""
 
-OPT_IN = frozenset({AudioArtifactDetector.name})
-"""Detectors run only when named (``--detectors``, a rig's ``detectors:``): the
-audio_artifact model still flags clean content (see detectors/models/audio_artifact.md)."""
+OPT_IN = frozenset({AudioArtifactDetector.name, BlockCorruptionDetector.name})
+"""Detectors run only when named (``--detectors``, a rig's ``detectors:``): their models still
+flag clean content (see detectors/models/audio_artifact.md and block_corruption.md)."""
 DEFAULT_DETECTORS = [name for name in DETECTORS if name not in OPT_IN]
 """What runs when no detectors are named."""
 

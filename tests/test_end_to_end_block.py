@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from harness.rig import default_rig_path
+
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = "test_suites/playback/test_vod.py::test_play_title_to_end"
 EVENT = re.compile(r"(?P<detector>[a-z_]+)\s+[\d.]+-[\d.]+ s \(playback \+(?P<offset>[\d.]+) s\)")
 
 
 def _scenario(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Run the scenario on the virtual rig with ``block_corruption`` turned on (the built-in
+    rig leaves it out, see its model card): exit code and output."""
+    rig = tmp_path / "virtual-block.yaml"
+    rig.write_text(
+        default_rig_path().read_text() + "  block_corruption: {sample_interval_s: 0.5}\n"
+    )
     run = subprocess.run(
         [
             sys.executable,
@@ -25,6 +33,8 @@ def _scenario(tmp_path: Path, *args: str) -> tuple[int, str]:
             "no:cacheprovider",
             "--onglass-output",
             str(tmp_path),
+            "--rig",
+            str(rig),
             SCENARIO,
             *args,
         ],

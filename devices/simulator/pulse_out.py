@@ -26,9 +26,12 @@ import numpy as np
 from devices.child_process import start_tied, stop_process
 from devices.simulator.content import AUDIO_RATE
 
-QUEUE_S = 0.5
+QUEUE_S = 2.0
 """Seconds of sound waiting for pacat before new sound is dropped (what a stalled server
-queues plays that much later: a lasting offset of at most this much)."""
+queues plays that much later: a lasting offset of at most this much). pacat starts a few
+hundred ms after the render loop on a busy machine, so that much sound stays queued for the
+whole run: a queue that holds little more than that would drop sound at every jitter (a
+beep cut in two is a wrong AV-sync marker)."""
 
 
 class PulseAudioOutput:
