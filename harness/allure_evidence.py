@@ -8,9 +8,11 @@ scenario and the device log. Passing tests: a small timeline thumbnail only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import allure
 
+from detectors.event import Event
 from devices.device import KeyPress
 from harness.monitor import MonitorReport
 from reports.evidence import Span, clip, frame_strip, timeline
@@ -70,23 +72,9 @@ def attach_evidence(
             except (ValueError, OSError) as error:
                 allure.attach(str(error), name=f"{label}: no picture evidence")
         if report.recording and event.detector in AUDIO_DETECTORS:
-            try:
-                allure.attach(
-                    event_spectrogram(report.recording, report.origin_s, event),
-                    name=f"{label}: spectrogram",
-                    attachment_type=allure.attachment_type.PNG,
-                )
-            except (ValueError, OSError) as error:
-                allure.attach(str(error), name=f"{label}: no spectrogram")
+            _attach_png(event_spectrogram, report, event, label, "spectrogram")
         if report.recording and event.detector == "block_corruption":
-            try:
-                allure.attach(
-                    event_heatmap(report.recording, report.origin_s, event),
-                    name=f"{label}: corruption map",
-                    attachment_type=allure.attachment_type.PNG,
-                )
-            except (ValueError, OSError) as error:
-                allure.attach(str(error), name=f"{label}: no corruption map")
+            _attach_png(event_heatmap, report, event, label, "corruption map")
         allure.attach(
             json.dumps(event.to_json(), indent=2),
             name=f"{label}: details",
@@ -99,3 +87,20 @@ def attach_evidence(
     )
     if device_log:
         allure.attach(device_log, name="device log", attachment_type=allure.attachment_type.TEXT)
+
+
+def _attach_png(
+    render: Callable[[str, float, Event], bytes],
+    report: MonitorReport,
+    event: Event,
+    label: str,
+    what: str,
+) -> None:
+    """Attach ``render(recording, origin_s, event)`` as PNG "<label>: <what>", or why it
+    could not be made as "<label>: no <what>"."""
+    try:
+        png = render(report.recording, report.origin_s, event)
+    except (ValueError, OSError) as error:
+        allure.attach(str(error), name=f"{label}: no {what}")
+        return
+    allure.attach(png, name=f"{label}: {what}", attachment_type=allure.attachment_type.PNG)

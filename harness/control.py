@@ -65,19 +65,24 @@ def for_transport(config: DeviceConfig, kind: str) -> DeviceConfig:
     return replace(config, profile=profile, transport=transport)
 
 
+def _build(transport: TransportConfig, profile: str) -> Transport:
+    """The (unconnected) transport a rig's ``transport`` section describes."""
+    return build_transport(
+        transport.kind,
+        transport.address,
+        timeout_s=transport.timeout_s,
+        profile=profile,
+        options=transport.options,
+    )
+
+
 def connect_device(
     config: DeviceConfig, endpoints: SimulatorEndpoints | None, with_console: bool = True
 ) -> DeviceLinks:
     """Build and connect the device's transports (and start its console capture unless
     ``with_console`` is False); the caller closes the result."""
     key_config = _resolve(config.transport, endpoints)
-    key_link = build_transport(
-        key_config.kind,
-        key_config.address,
-        timeout_s=key_config.timeout_s,
-        profile=config.profile,
-        options=key_config.options,
-    )
+    key_link = _build(key_config, config.profile)
     codes = keymap(config.profile, key_config.kind, key_config.options.get("remote"))
     links = DeviceLinks(Device(key_link, codes, config.app))
     links.transports.append(key_link)
@@ -86,14 +91,7 @@ def connect_device(
         if status_config is None and endpoints is not None and key_config.kind != "adb":
             status_config = TransportConfig("adb", endpoints.adb, key_config.timeout_s)
         if status_config is not None:
-            status_config = _resolve(status_config, endpoints)
-            status = build_transport(
-                status_config.kind,
-                status_config.address,
-                timeout_s=status_config.timeout_s,
-                profile=config.profile,
-                options=status_config.options,
-            )
+            status = _build(_resolve(status_config, endpoints), config.profile)
             links.transports.append(status)
             links.device.status = status
             status.connect()

@@ -6,14 +6,10 @@ each one (and ``silence`` nothing else); a clean run with a scripted mute passes
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-VIRTUAL_RIG = REPO / "harness" / "rigs" / "virtual.yaml"
+from scenario_run import run_pytest, virtual_rig_with
 
 SCENARIO = """
 def test_audio_scenario(dut, monitor):
@@ -54,20 +50,11 @@ def _run(
         f"BEFORE_MUTE_S = {before_mute_s}\nMUTE_S = {mute_s}\n{SCENARIO}"
     )
     output = tmp_path / "out"
-    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-    args += ["--rootdir", str(tmp_path), "--onglass-output", str(output)]
+    args = ["-q", "--rootdir", str(tmp_path)]
     if classifier:  # the virtual rig leaves the classifier out (see its model card)
-        rig = tmp_path / "virtual-audio.yaml"
-        rig.write_text(VIRTUAL_RIG.read_text() + "  audio_artifact: {}\n")
-        args += ["--rig", str(rig)]
+        args += ["--rig", str(virtual_rig_with(tmp_path, "audio_artifact: {}"))]
     args += ["--sim-faults", faults] if faults else []
-    done = subprocess.run(
-        [*args, str(tmp_path / "test_audio_scenario.py")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_pytest(output, *args, str(tmp_path / "test_audio_scenario.py"))
     summaries = list(output.rglob("summary.json"))
     assert len(summaries) == 1, done.stdout + done.stderr
     return done.returncode, done.stdout + done.stderr, json.loads(summaries[0].read_text())

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from scenario_run import run_pytest
 
 from harness.rig import default_rig_path
 
-REPO = Path(__file__).resolve().parents[1]
 DETECTORS = ("freeze", "black", "stutter", "av_sync")
 """The detectors the scenario runs: the title's beeps sit in digital silence, which the
 audio detectors would rightly report; this rig watches the picture and the sync."""
@@ -57,12 +54,9 @@ def scenarios(tmp_path_factory) -> tuple[int, str, dict[str, list[dict]]]:
     rig["detectors"] = {name: {} for name in DETECTORS}  # the picture detectors and av_sync
     (folder / "rig.yaml").write_text(yaml.safe_dump(rig))
     output = folder / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
-         "--rootdir", str(folder), "--onglass-output", str(output),
-         "--rig", str(folder / "rig.yaml"), "--sim-faults", FAULTS,
-         str(folder / "test_av_scenario.py")],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+    done = run_pytest(
+        output, "-q", "-rA", "--rootdir", str(folder), "--rig", str(folder / "rig.yaml"),
+        "--sim-faults", FAULTS, str(folder / "test_av_scenario.py"),
     )  # fmt: skip
     events: dict[str, list[dict]] = {}
     for summary in output.rglob("summary.json"):

@@ -4,15 +4,11 @@ scenario naming ``block_corruption`` (live detector, shipped weights); clean pla
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from scenario_run import run_pytest, virtual_rig_with
 
-from harness.rig import default_rig_path
-
-REPO = Path(__file__).resolve().parents[1]
 SCENARIO = "test_suites/playback/test_vod.py::test_play_title_to_end"
 EVENT = re.compile(r"(?P<detector>[a-z_]+)\s+[\d.]+-[\d.]+ s \(playback \+(?P<offset>[\d.]+) s\)")
 
@@ -20,29 +16,8 @@ EVENT = re.compile(r"(?P<detector>[a-z_]+)\s+[\d.]+-[\d.]+ s \(playback \+(?P<of
 def _scenario(tmp_path: Path, *args: str) -> tuple[int, str]:
     """Run the scenario on the virtual rig with ``block_corruption`` turned on (the built-in
     rig leaves it out, see its model card): exit code and output."""
-    rig = tmp_path / "virtual-block.yaml"
-    rig.write_text(
-        default_rig_path().read_text() + "  block_corruption: {sample_interval_s: 0.5}\n"
-    )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--onglass-output",
-            str(tmp_path),
-            "--rig",
-            str(rig),
-            SCENARIO,
-            *args,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    rig = virtual_rig_with(tmp_path, "block_corruption: {sample_interval_s: 0.5}")
+    run = run_pytest(tmp_path, "--rig", str(rig), SCENARIO, *args)
     return run.returncode, run.stdout + run.stderr
 
 
