@@ -107,8 +107,8 @@ class AvSyncSettings:
     stamp_window_s: float = 2.0
     """Seconds of stamped frames measured together as one marker."""
     pair_window_s: float = 0.45
-    """Largest distance between a flash and its beep, in seconds (under half the marker
-    period, so neighbouring markers are never confused)."""
+    """Largest distance between a flash's beep and where the calibration expects it, in
+    seconds (under half the marker period, so neighbouring markers are never confused)."""
 
     def __post_init__(self) -> None:
         for name in ("early_tolerance_ms", "late_tolerance_ms", "jump_ms", "drift_ms_per_min"):
@@ -508,23 +508,24 @@ class AvSyncDetector:
     # ---- pairing -------------------------------------------------------------------
     def _pair(self, final: bool) -> list[Event]:
         window = self.settings.pair_window_s
-        horizon = min(self._flashes.video_t, self._beeps.ready_t)
+        shift = self.settings.calibration_ms / 1000.0  # a flash at f hears its beep at f - shift
         events: list[Event] = []
         while self._pending_flashes:
             flash = self._pending_flashes[0]
-            if not final and flash + window > horizon:
+            expected = flash - shift
+            if not final and expected + window > self._beeps.ready_t:
                 break
             self._pending_flashes.pop(0)
-            self._pending_beeps = [b for b in self._pending_beeps if b >= flash - window]
-            near = [b for b in self._pending_beeps if abs(b - flash) <= window]
+            self._pending_beeps = [b for b in self._pending_beeps if b >= expected - window]
+            near = [b for b in self._pending_beeps if abs(b - expected) <= window]
             if not near:
                 continue
-            beep = min(near, key=lambda b: abs(b - flash))
+            beep = min(near, key=lambda b: abs(b - expected))
             self._pending_beeps.remove(beep)
             offset = (flash - beep) * 1000.0 - self.settings.calibration_ms
             events += self._add(Marker(flash, beep, offset))
         if not final:  # beeps that no later flash can claim any more
-            cutoff = min(self._flashes.video_t, horizon) - 2 * window
+            cutoff = min(self._flashes.video_t - shift, self._beeps.ready_t) - 2 * window
             self._pending_beeps = [b for b in self._pending_beeps if b >= cutoff]
             if self._beeps.ready_t == float("-inf"):  # no sound (yet): flashes cannot wait
                 oldest = self._flashes.video_t - 2 * window

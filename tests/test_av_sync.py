@@ -98,6 +98,21 @@ def test_calibration_is_subtracted():
     assert all(abs(m.offset_ms) < 0.5 for m in detector.markers)
 
 
+def test_a_chain_delay_beyond_half_the_marker_period_pairs_by_its_calibration():
+    """Sound 700 ms late (a deep-buffered sound card path): nearest-beep pairing would read
+    each flash against the next marker's beep (+300 ms); the calibrated rig pairs it with its
+    own beep, and a +120 ms fault on top still reads +120."""
+    uncalibrated = AvSyncDetector()
+    run(uncalibrated, sync_stream(9, lambda t: -700.0))
+    assert len(uncalibrated.markers) == 7
+    assert all(250 < m.offset_ms < 350 for m in uncalibrated.markers), uncalibrated.markers
+    detector = build_detector("av_sync", {"calibration_ms": -700.0})
+    run(detector, sync_stream(9, lambda t: -700.0 + (120.0 if t > 5.5 else 0.0)))
+    offsets = [m.offset_ms for m in detector.markers]
+    assert len(offsets) >= 7, offsets
+    assert [round(o) for o in offsets] == [0] * (len(offsets) - 3) + [120] * 3, offsets
+
+
 def test_drift_is_reported_in_ms_per_minute():
     detector = AvSyncDetector()
     events = run(detector, sync_stream(16, lambda t: 40.0 * t / 60.0))
