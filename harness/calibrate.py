@@ -248,12 +248,12 @@ def write_av_offset(rig_path: str | Path, offset_ms: float) -> Path:
 def av_calibration_warning(rig: Rig) -> str | None:
     """Why ``rig``'s measured AV offset will not hold next time, or None. A virtual rig whose
     sound goes through a PulseAudio sink (``simulator.pulse_sink``): pacat and the server
-    buffer a different amount at each start (-219..+97 ms measured)."""
+    buffer a different amount at each start (-121..+23 ms measured)."""
     if rig.simulator is None or not rig.simulator.pulse_sink:
         return None
     return (
         "onglass calibrate --av: warning: the virtual device's sound goes through PulseAudio "
-        "(simulator.pulse_sink), whose offset changes at every start (-219..+97 ms measured): "
+        "(simulator.pulse_sink), whose offset changes at every start (-121..+23 ms measured): "
         "the stored value only holds until the device restarts"
     )
 

@@ -103,10 +103,16 @@ def test_report_shows_the_failing_test_with_its_evidence(faulty_run):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "failing-test.png"
-    done = chromium("--window-size=1400,2400", f"--screenshot={shot}", url)
+    for _ in range(2):  # on a loaded machine the page's first load once said "Failed to fetch"
+        done = chromium("--window-size=1400,2400", f"--screenshot={shot}", url)
+        if shot.exists() and shot.stat().st_size > 50_000:
+            break
     assert shot.exists() and shot.stat().st_size > 50_000, done.stderr[-2000:]
 
-    dom = chromium("--dump-dom", url).stdout
+    for _ in range(2):
+        dom = chromium("--dump-dom", url).stdout
+        if "Failed to fetch" not in dom:
+            break
     for text in (
         "Product defect: black",  # the category of its detector
         "open title 'Big Buck Bunny'",  # scripted steps
