@@ -11,7 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -43,16 +42,15 @@ class MonitorSettings:
     max_stall_s: float = 1.0
     """Longest gap between arriving video frames, in seconds, that is not a capture stall."""
     queue_seconds: float = 30.0
-    """Seconds of media a lagging detector may fall behind before items are dropped."""
-    ring_buffer_s: float = 3.0
-    """Seconds of recent video and audio kept in memory for evidence."""
+    """Seconds of media (capture time) a lagging detector may fall behind before items are
+    dropped, whatever the frame rate and the sound device's block size."""
 
     def __post_init__(self) -> None:
         for name in ("expect_margin_s", "max_stall_s"):
             require(
                 getattr(self, name) >= 0, name, f"must be >= 0 seconds, got {getattr(self, name)}"
             )
-        for name in ("no_signal_timeout_s", "queue_seconds", "ring_buffer_s"):
+        for name in ("no_signal_timeout_s", "queue_seconds"):
             require(
                 getattr(self, name) > 0, name, f"must be > 0 seconds, got {getattr(self, name)}"
             )
@@ -117,11 +115,14 @@ class MonitorReport:
 
 
 class _Worker:
-    """One detector on its own thread, fed through a bounded queue."""
+    """One detector on its own thread, fed through a queue bounded in media time: an item
+    more than ``queue_s`` seconds (capture time) ahead of what the detector last finished
+    is dropped and counted, so the bound holds at any frame rate and audio block size."""
 
-    def __init__(self, detector: Detector | PlaybackProbe, max_items: int) -> None:
+    def __init__(self, detector: Detector | PlaybackProbe, queue_s: float) -> None:
         self.detector = detector
-        self.queue: queue.Queue = queue.Queue(maxsize=max_items)
+        self.queue_s = queue_s
+        self.queue: queue.Queue = queue.Queue()
         self.events: list[Event] = []
         self.dropped = 0
         self.processed_t: float | None = None
@@ -131,10 +132,11 @@ class _Worker:
         )
 
     def offer(self, item: VideoFrame | AudioChunk) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except queue.Full:
+        done = self.processed_t
+        if done is not None and item.t - done > self.queue_s:
             self.dropped += 1
+            return
+        self.queue.put_nowait(item)
 
     def _run(self) -> None:
         while True:
@@ -172,13 +174,11 @@ class Monitor:
         self.settings = settings or MonitorSettings()
         self.expectations = Expectations(self.settings.expect_margin_s)
         self.probe = PlaybackProbe(probe_settings)
-        max_items = max(100, int(self.settings.queue_seconds * 100))
-        self._workers = [_Worker(d, max_items) for d in detectors]
+        self._workers = [_Worker(d, self.settings.queue_seconds) for d in detectors]
         self.detector_names = [d.name for d in detectors]
-        self._probe_worker = _Worker(self.probe, max_items)
-        ring = int(self.settings.ring_buffer_s * 60)
-        self.recent_video: deque[VideoFrame] = deque(maxlen=max(1, ring))
-        self.recent_audio: deque[AudioChunk] = deque(maxlen=max(1, ring * 2))
+        self._probe_worker = _Worker(self.probe, self.settings.queue_seconds)
+        self.latest_frame: VideoFrame | None = None
+        """The newest captured frame (evidence of what is on screen now), or None."""
         self._started_at: float | None = None
         self._report: MonitorReport | None = None
 
@@ -193,7 +193,8 @@ class Monitor:
 
     def _on_item(self, item: VideoFrame | AudioChunk) -> None:
         kind = "video" if isinstance(item, VideoFrame) else "audio"
-        (self.recent_video if kind == "video" else self.recent_audio).append(item)
+        if kind == "video":
+            self.latest_frame = item
         for worker in [*self._workers, self._probe_worker]:
             if kind in worker.detector.consumes:
                 worker.offer(item)

@@ -28,8 +28,9 @@ def _free_tcp_port() -> int:
 def _latest_frame(monitor, after: float):
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if monitor.recent_video and monitor.recent_video[-1].t > after:
-            return monitor.recent_video[-1]
+        frame = monitor.latest_frame
+        if frame is not None and frame.t > after:
+            return frame
         time.sleep(0.05)
     raise AssertionError(f"no frame after capture time {after:.2f} s")
 

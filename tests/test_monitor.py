@@ -95,3 +95,36 @@ def test_device_that_stops_sending_is_a_capture_stall(tmp_path):
     assert any("capture stalled" in p for p in report.infrastructure), report.infrastructure
     assert report.health["video_frames"] > 0
     assert (tmp_path / "cap.ts").stat().st_size > 0
+
+
+class _SlowDetector:
+    """A detector that needs 20 ms per frame: slower than a file capture delivers them."""
+
+    name = "slow"
+    consumes = frozenset({"video"})
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def feed(self, item) -> list:
+        time.sleep(0.02)
+        self.seen.append(item.t)
+        return []
+
+    def flush(self) -> list:
+        return []
+
+
+def test_a_detector_more_than_queue_seconds_behind_skips_items_and_says_so(frozen_file):
+    """The queue is bounded in media seconds, not items: at 25 fps (or any rate) a detector
+    stays at most ``queue_seconds`` of capture time behind; the rest is skipped and named."""
+    slow = _SlowDetector()
+    monitor = Monitor(FileCapture(frozen_file), [slow], MonitorSettings(queue_seconds=1.0))
+    monitor.start()
+    monitor.capture.wait_until_ended(20)
+    report = monitor.finish()
+    assert any(
+        re.match(r"detector slow fell behind and skipped \d+ item", p)
+        for p in report.infrastructure
+    ), report.infrastructure
+    assert 0 < len(slow.seen) < 8.0 * 25 and slow.seen[-1] < 7.0, slow.seen[-3:]

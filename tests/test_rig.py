@@ -252,7 +252,7 @@ def test_rig_error_is_a_value_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "field", ["expect_margin_s", "no_signal_timeout_s", "max_missing_frames", "ring_buffer_s"]
+    "field", ["expect_margin_s", "no_signal_timeout_s", "max_missing_frames", "queue_seconds"]
 )
 def test_negative_monitor_value_is_refused(tmp_path, field):
     message = rig_error(write(tmp_path, modified(_set(f"monitor.{field}", -1))))
