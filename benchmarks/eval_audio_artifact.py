@@ -15,9 +15,10 @@ with the sources they came from. Then the same at a calibrated operating point: 
 threshold ``t`` chosen on the validation split (the one training selects its epoch on, never
 the test split) as the lowest value, not under the default, at which at most
 ``--max-clean-flagged`` of its clean segments are flagged; a segment is "none" when
-1 - P(none) < t, else its most probable defect class. Speed: the detector (resampling + network) over 60 s of
-stereo 48 kHz audio on one torch thread, as x real time, at hops of 0.5 s (default) and 1 s.
-Writes the tables to ``--out`` with the date, machine and command.
+1 - P(none) < t, else its most probable defect class. Speed: the detector (resampling +
+network, segment features included if the model has them) over 60 s of stereo 48 kHz audio on
+one torch thread, as x real time, at hops of 0.5 s (default) and 1 s. Writes the tables to
+``--out`` with the date, machine and command.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     test_sources = sorted(set(data.sources))
     speeds = {hop: speed(args.weights, hop) for hop in (0.5, 1.0)}
     wall = time.perf_counter() - started
+    branch = " + segment features" if model.segment_features is not None else ""
     command = shlex.join(
         [".venv/bin/python", "benchmarks/eval_audio_artifact.py", *(argv or sys.argv[1:])]
     )
@@ -201,8 +203,8 @@ def main(argv: list[str] | None = None) -> None:
             lines += ["", f"Flagged clean segments by source: {flagged}"]
     lines += [
         "",
-        "Speed of the detector (resampling to 16 kHz + log-mel + CNN, 1 torch thread, 60 s of "
-        "stereo 48 kHz music):",
+        f"Speed of the detector (resampling to 16 kHz + log-mel + CNN{branch}, 1 torch thread, "
+        "60 s of stereo 48 kHz music):",
         "",
         "| hop | segments per second of audio | x real time |",
         "|---|---|---|",

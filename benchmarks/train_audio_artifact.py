@@ -1,13 +1,15 @@
-"""Train the ``audio_artifact`` classifier from scratch on simulated defects.
+"""Train the ``audio_artifact`` classifier on simulated defects.
 
     .venv/bin/python benchmarks/train_audio_artifact.py \\
         [--per-class 1600] [--epochs 6] [--aac-share 0.25] [--threads 1] \\
+        [--init OLD.safetensors] [--no-segment-features] \\
         [--out detectors/models/audio_artifact.safetensors]
 
 Builds the training and validation splits of ``benchmarks/audio_data.py`` (cached under
-``benchmarks/.cache/``), trains ``AudioArtifactNet`` with AdamW and a one-cycle learning rate,
-keeps the epoch with the best validation balanced accuracy and writes it as safetensors with
-its training facts in the metadata. Seeds are fixed (same data, same initial weights, same
+``benchmarks/.cache/``), trains ``AudioArtifactNet`` (by default with its segment features;
+``--init`` starts from an earlier model's weights where they fit, e.g. a CNN-only one) with
+AdamW and a one-cycle learning rate, keeps the epoch with the best validation balanced
+accuracy and writes it as safetensors with its training facts in the metadata. Seeds are fixed (same data, same initial weights, same
 batch order); uses CUDA when available, else the CPU with ``--threads`` threads. Prints a
 progress line every ``--log-every`` batches.
 """
@@ -63,6 +65,26 @@ def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Spl
     return data
 
 
+def start_from(model: AudioArtifactNet, path: Path) -> AudioArtifactNet:
+    """``model`` with the weights of the classifier in ``path`` copied in where they fit.
+
+    Tensors of the same name and shape are copied; the hidden layer's weight, when ``model``
+    has more inputs (the segment features added to a CNN-only model), gets the old columns
+    first and keeps its fresh initialisation for the new ones. The rest stays as initialised.
+    """
+    old = load_classifier(path).state_dict()
+    state = model.state_dict()
+    for name, tensor in old.items():
+        if name not in state:
+            continue
+        if state[name].shape == tensor.shape:
+            state[name] = tensor
+        elif name == "fc.weight" and state[name].shape[0] == tensor.shape[0]:
+            state[name][:, : tensor.shape[1]] = tensor
+    model.load_state_dict(state)
+    return model
+
+
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """(classes x classes) counts: row = true class, column = predicted class."""
     matrix = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
@@ -100,11 +122,17 @@ def train(
     log_every: int = 50,
     max_steps: int | None = None,
     checkpoint: Path | None = None,
+    tilt: float = 0.0,
 ) -> tuple[AudioArtifactNet, list[float], dict]:
     """Train ``model``; returns the best model (by validation balanced accuracy, else the
     last), the loss of every step, and a summary dict. With ``checkpoint``, the best model so
     far is also written there after each epoch that improves it (a run stopped early keeps
-    it)."""
+    it).
+
+    Each batch gets a random gain (+-6 dB) and polarity per segment and, with ``tilt`` > 0, a
+    random spectral tilt: x + a * (first difference of x), ``a`` uniform in +-``tilt`` (0 dB
+    at 0 Hz, 20 * log10(1 + 2a) dB at 8 kHz), so brighter or duller sources than the
+    training ones are heard too."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     generator = np.random.default_rng(seed)
@@ -129,7 +157,11 @@ def train(
             x = train_data.audio[index]
             gain = 10.0 ** (generator.uniform(-6.0, 6.0, size=(len(index), 1)) / 20.0)
             sign = generator.choice((-1.0, 1.0), size=(len(index), 1))
-            x = torch.from_numpy((x * gain * sign).astype(np.float32)).to(device)
+            x = x * gain * sign
+            if tilt > 0:
+                a = generator.uniform(-tilt, tilt, size=(len(index), 1))
+                x = x + a * np.diff(x, axis=1, prepend=x[:, :1])
+            x = torch.from_numpy(x.astype(np.float32)).to(device)
             y = torch.from_numpy(train_data.labels[index]).to(device)
             loss = loss_fn(model(x), y)
             optimiser.zero_grad()
@@ -180,7 +212,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--width", type=int, default=16, help="channels of the first conv block")
     parser.add_argument("--kernel", type=int, default=3, help="conv kernel size")
+    parser.add_argument(
+        "--segment-features",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="join the CNN with the deterministic segment features (SegmentFeatures)",
+    )
     parser.add_argument("--aac-share", type=float, default=0.25, help="share of AAC-coded segments")
+    parser.add_argument(
+        "--cnn-dropout",
+        type=float,
+        default=0.0,
+        help="dropout on the CNN embedding in training (with segment features)",
+    )
+    parser.add_argument(
+        "--tilt", type=float, default=0.0, help="random spectral tilt, first-difference weight"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument("--log-every", type=int, default=50)
@@ -188,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         "--init",
         type=Path,
         default=None,
-        help="start from these weights (fine-tune) instead of scratch",
+        help="start from these weights where they fit (fine-tune) instead of scratch",
     )
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="write the best model here after each epoch"
@@ -208,10 +255,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(val_data.labels)} validation segments",
         flush=True,
     )
+    model = AudioArtifactNet(
+        width=args.width, kernel=args.kernel, segment_features=args.segment_features
+    )
     if args.init is not None:
-        model = load_classifier(args.init).train()
-    else:
-        model = AudioArtifactNet(width=args.width, kernel=args.kernel)
+        model = start_from(model, args.init)
+    model.cnn_dropout.p = args.cnn_dropout
     model, _, summary = train(
         model,
         train_data,
@@ -222,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         args.log_every,
         checkpoint=args.checkpoint,
+        tilt=args.tilt,
     )
     summary.update(
         data_wall_s=round(data_s, 1),

@@ -2,9 +2,10 @@
 
 Algorithm: the audio (channels averaged to mono) is cut into ``SEGMENT_S`` (1 s) segments
 every ``hop_s`` seconds; each is resampled to 16 kHz and classified by ``AudioArtifactNet``
-(``detectors/audio_model.py``: log-mel + a small PANNs-style CNN trained on simulated
-defects, see ``detectors/models/audio_artifact.md``) as one of none / hum / hiss /
-distortion / clicks. A segment is defective when its defect probability (1 - P(none)) is
+(``detectors/audio_model.py``: log-mel + a small PANNs-style CNN, optionally joined by hum /
+hiss / click / clipping features, trained on simulated defects, see
+``detectors/models/audio_artifact.md``) as one of none / hum / hiss / distortion / clicks. A
+segment is defective when its defect probability (1 - P(none)) is
 at least ``threshold``. Consecutive or overlapping defective segments merge into one event
 from the first segment's start to the last one's end; its class is the defect class with
 the highest mean probability over the run, its score the highest defect probability.

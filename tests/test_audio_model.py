@@ -14,9 +14,11 @@ from detectors.audio_artifact import AudioArtifactDetector, AudioArtifactSetting
 from detectors.audio_model import (
     CLASSES,
     DEFAULT_WEIGHTS,
+    FEATURE_NAMES,
     MODEL_RATE,
     AudioArtifactNet,
     AudioModelError,
+    SegmentFeatures,
     load_classifier,
     save_classifier,
     to_model_rate,
@@ -71,6 +73,43 @@ def test_quick_training_lowers_the_loss_and_the_checkpoint_reloads_identically(
     with torch.inference_mode():
         assert torch.equal(model.eval()(x), again(x))
     assert again.config == {"width": 4, "kernel": 3, "hidden": 16}
+
+
+def test_segment_features_tell_mains_hum_from_a_bass_note_and_find_clicks():
+    t = np.arange(MODEL_RATE) / MODEL_RATE
+    rng = np.random.default_rng(3)
+    music = 0.1 * np.sin(2 * np.pi * 440.0 * t)
+    signals = {
+        "hum": music + 0.01 * np.sin(2 * np.pi * 50.1 * t),
+        "note": music + 0.01 * np.sin(2 * np.pi * 49.0 * t),  # G1, a semitone under 50 Hz
+        "hum60": music + 0.01 * np.sin(2 * np.pi * 59.8 * t),
+        "clicks": music + synth.add_clicks(np.zeros(MODEL_RATE), MODEL_RATE, rng, 5.0, 0.5),
+        "silence": np.zeros(MODEL_RATE),
+    }
+    x = torch.tensor(np.stack(list(signals.values())), dtype=torch.float32)
+    values = SegmentFeatures()(x).numpy()
+    assert values.shape == (len(signals), len(FEATURE_NAMES)) and np.isfinite(values).all()
+    row = {
+        name: dict(zip(FEATURE_NAMES, v, strict=True))
+        for name, v in zip(signals, values, strict=True)
+    }
+    assert row["hum"]["hum50_offset_hz"] <= 0.2 and row["hum"]["hum50_narrow_db"] > 0.3
+    assert row["note"]["hum50_offset_hz"] >= 0.8 and row["note"]["hum50_narrow_db"] < 0.0
+    assert row["hum60"]["hum60_offset_hz"] <= 0.2 and row["hum"]["hum60_offset_hz"] > 0.5
+    assert row["clicks"]["click_isolation_db"] > 1.0 > row["hum"]["click_isolation_db"] + 0.5
+    assert row["silence"]["near_peak_share"] == 0.0
+
+
+def test_a_model_with_segment_features_reloads_identically(tmp_path, one_thread):
+    torch.manual_seed(0)
+    model = AudioArtifactNet(width=4, hidden=16, segment_features=True).eval()
+    path = tmp_path / "joint.safetensors"
+    save_classifier(model, path, {})
+    again = load_classifier(path)
+    assert again.config == {"width": 4, "kernel": 3, "hidden": 16, "segment_features": True}
+    x = torch.from_numpy(tiny_split(per_class=1, seed=2).audio)
+    with torch.inference_mode():
+        assert torch.equal(model(x), again(x))
 
 
 def test_bad_weights_files_get_one_line_errors(tmp_path):
