@@ -22,7 +22,9 @@ quantisation (blocking at CRF 38..44) decodes the same in both, so it is never l
 frames are negatives. Frame labels: positive when at least ``POSITIVE_SHARE`` of the picture is
 damaged, negative when nothing is, and ambiguous (left out of val/test) in between.
 
-Run: ``.venv/bin/python -m benchmarks.block_data [--out DIR] [--train-crops N] [--seed S]``.
+Run: ``.venv/bin/python -m benchmarks.block_data [--out DIR] [--train-crops N] [--seed S]
+[--mix PIXEL,CODEC,INTACT] [--splits train,val,test]``. ``--mix`` sets the shares of training
+clips with pixel-domain damage, real codec damage and no damage (default 0.55,0.2,0.25).
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ POSITIVE_SHARE = 0.01
 HEAVY_CRF = 38
 """Encodes at this CRF or higher are "heavy compression" (intact blocking)."""
 CONTENT_TYPES = ("clean", "crowd_motion", "heavy_compression")
+TRAIN_MODES = ("pixel", "codec", "intact")
+"""Kinds of training clip: synthetic pixel-domain damage, real codec damage, intact."""
+DEFAULT_MIX = (0.55, 0.2, 0.25)
+"""Default shares (0..1, summing to 1) of ``TRAIN_MODES`` among the training clips."""
 
 
 @dataclass(frozen=True)
@@ -342,8 +348,15 @@ def _crop(
 
 
 def _train_crops(
-    train: list[Source], count: int, out: Path, rng: np.random.Generator, cache: dict
+    train: list[Source],
+    count: int,
+    out: Path,
+    rng: np.random.Generator,
+    cache: dict,
+    mix: tuple[float, float, float] = DEFAULT_MIX,
 ) -> dict[str, int]:
+    """Write ``count`` training crops and block masks to ``out``; ``mix`` gives the shares of
+    clips per ``TRAIN_MODES`` entry. Returns crops made per mode."""
     images = np.lib.format.open_memmap(
         out / "train_images.npy", "w+", np.uint8, (count, CROP, CROP, 3)
     )
@@ -359,7 +372,7 @@ def _train_crops(
         frames = render_clip(pictures, source.video, rng, fast=rng.random() < 0.3)
         frames, _ = add_overlays(frames, rng)
         crf = int(rng.integers(18, 45))
-        mode = rng.choice(["pixel", "codec", "intact"], p=[0.55, 0.2, 0.25])
+        mode = rng.choice(list(TRAIN_MODES), p=list(mix))
         if mode == "codec":
             damaged = damaged_clip(
                 frames, str(rng.choice(CODECS)), rng, crf, hits=int(rng.integers(1, 4))
@@ -446,6 +459,20 @@ def _eval_frames(
     }
 
 
+def _parse_mix(text: str) -> tuple[float, float, float]:
+    """``PIXEL,CODEC,INTACT`` shares (non-negative, normalised to sum to 1)."""
+    try:
+        shares = [float(part) for part in text.split(",")]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--mix: {error}") from error
+    if len(shares) != 3 or min(shares) < 0 or sum(shares) <= 0:
+        raise argparse.ArgumentTypeError(
+            "--mix needs three non-negative shares, e.g. 0.55,0.2,0.25"
+        )
+    total = sum(shares)
+    return (shares[0] / total, shares[1] / total, shares[2] / total)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
@@ -454,6 +481,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument(
         "--splits", default="train,val,test", help="comma-separated splits to make (train,val,test)"
+    )
+    parser.add_argument(
+        "--mix",
+        type=_parse_mix,
+        default=DEFAULT_MIX,
+        help="training clip shares PIXEL,CODEC,INTACT (synthetic damage, codec damage, intact)",
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -464,10 +497,17 @@ def main(argv: list[str] | None = None) -> int:
         "splits": {k: [s.name for s in v] for k, v in splits.items()},
         "positive_share": POSITIVE_SHARE,
     }
+    if "train" in args.splits:
+        manifest["mix"] = dict(zip(TRAIN_MODES, args.mix, strict=True))
     started = time.monotonic()
     if "train" in args.splits:
         manifest["train"] = _train_crops(
-            splits["train"], args.train_crops, args.out, np.random.default_rng(args.seed), cache
+            splits["train"],
+            args.train_crops,
+            args.out,
+            np.random.default_rng(args.seed),
+            cache,
+            args.mix,
         )
     for offset, split in ((1, "val"), (2, "test")):
         if split in args.splits:
