@@ -9,9 +9,9 @@ Builds the training and validation splits of ``benchmarks/audio_data.py`` (cache
 ``benchmarks/.cache/``), trains ``AudioArtifactNet`` (by default with its segment features;
 ``--init`` starts from an earlier model's weights where they fit, e.g. a CNN-only one) with
 AdamW and a one-cycle learning rate, keeps the epoch with the best validation balanced
-accuracy and writes it as safetensors with its training facts in the metadata. Seeds are fixed (same data, same initial weights, same
-batch order); uses CUDA when available, else the CPU with ``--threads`` threads. Prints a
-progress line every ``--log-every`` batches.
+accuracy and writes it as safetensors with its training facts in the metadata. Seeds are
+fixed (same data, same initial weights, same batch order); uses CUDA when available, else the
+CPU with ``--threads`` threads. Prints a progress line every ``--log-every`` batches.
 """
 
 from __future__ import annotations
@@ -256,11 +256,13 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     model = AudioArtifactNet(
-        width=args.width, kernel=args.kernel, segment_features=args.segment_features
+        width=args.width,
+        kernel=args.kernel,
+        segment_features=args.segment_features,
+        cnn_dropout=args.cnn_dropout,
     )
     if args.init is not None:
         model = start_from(model, args.init)
-    model.cnn_dropout.p = args.cnn_dropout
     model, _, summary = train(
         model,
         train_data,

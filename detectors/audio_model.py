@@ -322,7 +322,12 @@ class AudioArtifactNet(nn.Module):
     """
 
     def __init__(
-        self, width: int = 16, kernel: int = 3, hidden: int = 128, segment_features: bool = False
+        self,
+        width: int = 16,
+        kernel: int = 3,
+        hidden: int = 128,
+        segment_features: bool = False,
+        cnn_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {"width": width, "kernel": kernel, "hidden": hidden}
@@ -338,9 +343,9 @@ class AudioArtifactNet(nn.Module):
         extra = len(FEATURE_NAMES) if segment_features else 0
         self.bn_features = nn.BatchNorm1d(extra) if segment_features else None
         self.fc = nn.Linear(channels[-1] + extra, hidden)
-        self.cnn_dropout = nn.Dropout(0.0)
-        """Dropout on the CNN embedding in training (the training script sets its ``p``): with
-        segment features, it makes the head lean on them as well as on the CNN."""
+        self.cnn_dropout = nn.Dropout(cnn_dropout)
+        """Dropout on the CNN embedding in training (a training choice, not in ``config``):
+        with segment features, it makes the head lean on them as well as on the CNN."""
         self.dropout = nn.Dropout(0.2)
         self.head = nn.Linear(hidden, len(CLASSES))
 
