@@ -96,10 +96,7 @@ class Device:
         code = self.keymap(parsed)
         sent = time.monotonic()
         self.transport.send_key(code)
-        press = KeyPress(parsed, code, self.transport.kind, sent, time.monotonic())
-        for listener in self.key_listeners:
-            listener(press)
-        return press
+        return self._notify(parsed, code, sent)
 
     def hold(self, key: Key | str, seconds: float) -> KeyPress:
         """Hold ``key`` down for ``seconds`` (repeat frames on IR, keydown/keyup on ECP...).
@@ -119,7 +116,11 @@ class Device:
                 for n in range(repeats + 1):
                     time.sleep(max(0.0, sent + n * self.interpress_delay_s - time.monotonic()))
                     self.transport.send_key(code)
-        press = KeyPress(parsed, code, self.transport.kind, sent, time.monotonic())
+        return self._notify(parsed, code, sent)
+
+    def _notify(self, key: Key, code: str, sent: float) -> KeyPress:
+        """The ``KeyPress`` of ``key`` sent at host time ``sent``, told to every key listener."""
+        press = KeyPress(key, code, self.transport.kind, sent, time.monotonic())
         for listener in self.key_listeners:
             listener(press)
         return press

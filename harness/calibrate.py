@@ -32,11 +32,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from detectors.av_sync import AvSyncDetector, AvSyncSettings, drift_ms_per_min
+from detectors.av_sync import drift_ms_per_min
 from detectors.luma import mean_absolute_difference
 from detectors.media import AudioChunk, VideoFrame
-from detectors.registry import DETECTORS
-from detectors.settings import settings_from_mapping
+from detectors.registry import DETECTORS, build_detector
 from harness.capture import Capture
 from harness.errors import NoSignal
 from harness.rig import Rig
@@ -208,7 +207,7 @@ def measure_av_offset(
     the rig's capture with ``av_sync`` (uncalibrated, the rig's other thresholds kept)."""
     settings = dict(session.rig.detectors.get("av_sync") or {})
     settings["calibration_ms"] = 0.0
-    detector = AvSyncDetector(settings_from_mapping(AvSyncSettings, settings, "av_sync"))
+    detector = build_detector("av_sync", settings)
     try:
         capture = play_and_feed(session, title, seconds, detector.feed)
     finally:

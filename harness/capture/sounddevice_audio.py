@@ -223,6 +223,9 @@ class SoundDeviceAudio:
 
     def _decide(self, adc_given: bool) -> None:
         """``timing="auto"``: choose the clock once; give up ADC times once if they fail."""
+        watching_adc = self._use_adc and self.forced_change is None and self.timing == "auto"
+        if self.decision is not None and not watching_adc:
+            return  # settled for good: nothing to compute in PortAudio's callback
         seconds = self.samples / self.rate
         jitter = self._adc_clock.jitter_s
         if self.decision is None:
@@ -237,7 +240,7 @@ class SoundDeviceAudio:
             else:
                 return
             self.decided_at_s = round(seconds, 3)
-        elif self._use_adc and self.forced_change is None and self.timing == "auto":
+        else:  # ADC times chosen by auto: watch them
             if not adc_given:
                 reason = "ADC times stopped"
             elif jitter is not None and jitter > ADC_FAIL_JITTER_S:
