@@ -1,7 +1,9 @@
 """Sound from a sound device written to a WAV file as it comes, on the capture timeline.
 
 Sample 0 of the file is capture time 0: silence fills the time before the first chunk and any
-gap between chunks, so a position in the file is a capture time (seconds x rate). 16-bit PCM;
+gap between chunks, and a chunk placed earlier than the file's end (a live clock that corrected
+itself backwards) loses the samples that overlap, so a position in the file is a capture time
+(seconds x rate) to within ``ALIGN_S``. 16-bit PCM;
 the header is brought up to date after every write and the file flushed, so a crash keeps a
 valid file with every sample written so far.
 """
@@ -15,9 +17,10 @@ import numpy as np
 
 from detectors.media import AudioChunk
 
-GAP_S = 0.02
-"""A chunk starting more than this many seconds after the end of the file is preceded by
-silence up to its time (smaller differences are a live clock's corrections)."""
+ALIGN_S = 0.002
+"""Seconds a chunk's capture time may differ from the file's end before the file is brought back
+to it: silence up to a later chunk, the overlapping samples of an earlier one dropped. Smaller
+differences are a live clock's sample-sized corrections, written contiguously."""
 
 
 class WavRecorder:
@@ -37,13 +40,18 @@ class WavRecorder:
 
     def write(self, chunks: list[AudioChunk]) -> None:
         """Append ``chunks`` (in time order) at their capture times, then flush the file."""
+        tolerance = ALIGN_S * self.rate
         for chunk in chunks:
             if chunk.t < 0:
                 continue
-            silence = round(chunk.t * self.rate) - self.samples
-            if silence > GAP_S * self.rate:
-                self._append(np.zeros((silence, self.channels), np.float32))
-            self._append(chunk.samples)
+            samples = chunk.samples
+            late = round(chunk.t * self.rate) - self.samples
+            if late > tolerance:
+                self._append(np.zeros((late, self.channels), np.float32))
+            elif late < -tolerance:
+                samples = samples[-late:]
+            if len(samples):
+                self._append(samples)
         self._file.flush()
 
     def _append(self, samples: np.ndarray) -> None:
