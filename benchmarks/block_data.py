@@ -16,11 +16,16 @@ corruption from ``detectors.corruption_synthesis`` and real codec damage from
 full 640x360 frames of *real codec damage only* (H.264 and HEVC, packets dropped or bit-flipped)
 and intact encodes, each frame tagged with its content type.
 
-Where the line is: a frame is corrupted when its picture content is wrong (displaced, missing
-or wrongly coloured blocks) compared with an intact decode of the *same* encode. Coarse
+Where the line is: a frame is corrupted when its picture content is visibly wrong (displaced,
+missing or wrongly coloured blocks) compared with an intact decode of the *same* encode. Coarse
 quantisation (blocking at CRF 38..44) decodes the same in both, so it is never labelled and those
-frames are negatives. Frame labels: positive when at least ``POSITIVE_SHARE`` of the picture is
-damaged, negative when nothing is, and ambiguous (left out of val/test) in between.
+frames are negatives. Damage that shows an earlier, intact picture moved by up to
+``codec_damage.SEARCH_PX`` (concealment carrying a dropped frame's motion on) looks natural in
+the frame alone: it is not labelled (``codec_damage.visible_mask``); a freeze or stutter
+detector sees it, a single-frame detector cannot. Frame labels (``label``): positive when at
+least ``POSITIVE_SHARE`` of the picture is visibly broken, negative when nothing is damaged, and
+ambiguous (left out of val/test) in between. ``label_any`` is the same with every damaged block
+counted, visible or not (the definition before visibility was measured).
 
 Run: ``.venv/bin/python -m benchmarks.block_data [--out DIR] [--train-crops N] [--seed S]
 [--mix PIXEL,CODEC,INTACT] [--splits train,val,test]``. ``--mix`` sets the shares of training
@@ -402,6 +407,12 @@ def _train_crops(
     return counts
 
 
+def _label(share: float, damaged_share: float) -> int:
+    """1 (corrupted) when ``share`` reaches ``POSITIVE_SHARE``, 0 when nothing is damaged,
+    -1 (ambiguous) otherwise."""
+    return 1 if share >= POSITIVE_SHARE else 0 if damaged_share == 0 else -1
+
+
 def _eval_frames(
     split: str, chosen: list[Source], clips: int, out: Path, seed: int, cache: dict
 ) -> dict:
@@ -422,17 +433,14 @@ def _eval_frames(
             busy = source.busy or fast or confetti
             kind = "heavy_compression" if crf >= HEAVY_CRF else "crowd_motion" if busy else "clean"
             if k % 4 == 3:
-                pairs = [(f, 0.0) for f in encoded_clip(frames, codec, crf)]
+                intact = np.zeros(FRAME_SIZE[::-1], bool)
+                pairs = [(f, intact, intact) for f in encoded_clip(frames, codec, crf)]
             else:
-                pairs = [(f.damaged, f.mask) for f in damaged_clip(frames, codec, rng, crf, hits=2)]
-            for index, (frame, mask) in enumerate(pairs):
-                share = (
-                    block_share(mask)
-                    if isinstance(mask, np.ndarray)
-                    else np.zeros((45, 80), np.uint8)
-                )
-                damaged = float(share.mean()) / 255
-                label = 1 if damaged >= POSITIVE_SHARE else 0 if damaged == 0 else -1
+                damaged = damaged_clip(frames, codec, rng, crf, hits=2)
+                pairs = [(f.damaged, f.mask, f.visible) for f in damaged]
+            for index, (frame, mask, visible) in enumerate(pairs):
+                share = block_share(visible)
+                damaged_share, visible_share = float(mask.mean()), float(visible.mean())
                 rows.append(
                     {
                         "source": source.name,
@@ -441,8 +449,10 @@ def _eval_frames(
                         "codec": codec,
                         "crf": crf,
                         "content": kind,
-                        "damaged_share": round(damaged, 5),
-                        "label": label,
+                        "damaged_share": round(damaged_share, 5),
+                        "visible_share": round(visible_share, 5),
+                        "label": _label(visible_share, damaged_share),
+                        "label_any": _label(damaged_share, damaged_share),
                     }
                 )
                 images.append(frame)

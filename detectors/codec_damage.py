@@ -8,6 +8,11 @@ compression artefacts (blocking at low bitrate) cancel out and only the damage i
 an 8x8 block is damaged when its mean absolute difference in any channel exceeds
 ``BLOCK_LEVEL`` grey levels. ``encoded_clip`` gives the intact decode alone (heavy-compression
 negatives).
+
+Not all damage is visible in the frame. FFmpeg's concealment often shows an earlier, intact
+picture (a dropped frame's motion carried on): it differs from the intact decode by the motion
+since, yet looks like a natural picture: a freeze or stutter, not block corruption. The
+``visible`` mask keeps the damaged blocks that no intact block within ``SEARCH_PX`` explains.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import io
 from dataclasses import dataclass
 
 import av
+import cv2
 import numpy as np
 
 CODECS = ("libx264", "libx265")
@@ -25,6 +31,12 @@ BLOCK = 8
 BLOCK_LEVEL = 10.0
 """Mean absolute difference (0..255) above which an 8x8 block of the damaged decode counts
 as damaged."""
+SEARCH_PX = 24
+"""Largest displacement (pixels) at which an intact block may explain a damaged one (the
+motion a stale but intact-looking picture carries)."""
+VISIBLE_LEVEL = 12.0
+"""Mean absolute difference (0..255, any channel) from the best-matching intact block within
+``SEARCH_PX`` above which a damaged 8x8 block counts as visibly broken."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,18 @@ class DamagedFrame:
     clean: np.ndarray
     damaged: np.ndarray
     mask: np.ndarray
+    visible: np.ndarray
+    """Per-pixel mask of the damage seen in the frame alone (``visible_mask``)."""
 
     @property
     def damaged_share(self) -> float:
         """Share (0..1) of the picture marked damaged."""
         return float(self.mask.mean())
+
+    @property
+    def visible_share(self) -> float:
+        """Share (0..1) of the picture visibly broken."""
+        return float(self.visible.mean())
 
 
 def _encode(frames: list[np.ndarray], codec: str, quality: int, gop: int, slices: int) -> bytes:
@@ -116,6 +135,36 @@ def block_mask(clean: np.ndarray, damaged: np.ndarray) -> np.ndarray:
     return mask
 
 
+def visible_mask(clean: np.ndarray, damaged: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-pixel mask of the damaged 8x8 blocks (``mask``) that differ by more than
+    ``VISIBLE_LEVEL`` from the intact decode at every displacement up to ``SEARCH_PX`` pixels
+    (searched at half resolution, in 2-pixel steps): damage a viewer sees in the frame alone."""
+    height, width = clean.shape[:2]
+    rows, cols = height // BLOCK, width // BLOCK
+    visible = np.zeros((height, width), bool)
+    if not mask.any():
+        return visible
+    half = (cols * BLOCK // 2, rows * BLOCK // 2)
+    intact = cv2.resize(clean[: rows * BLOCK, : cols * BLOCK], half, interpolation=cv2.INTER_AREA)
+    broken = cv2.resize(damaged[: rows * BLOCK, : cols * BLOCK], half, interpolation=cv2.INTER_AREA)
+    reach = SEARCH_PX // 2
+    padded = cv2.copyMakeBorder(intact, reach, reach, reach, reach, cv2.BORDER_REPLICATE)
+    best = np.full((rows, cols), np.inf, np.float32)
+    for dy in range(2 * reach + 1):
+        for dx in range(2 * reach + 1):
+            moved = padded[dy : dy + half[1], dx : dx + half[0]]
+            blocks = cv2.resize(
+                cv2.absdiff(broken, moved), (cols, rows), interpolation=cv2.INTER_AREA
+            )
+            np.minimum(best, blocks.max(axis=2), out=best)
+    damaged_blocks = (
+        mask[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).any(axis=(1, 3))
+    )
+    blocks = (best > VISIBLE_LEVEL) & damaged_blocks
+    visible[: rows * BLOCK, : cols * BLOCK] = blocks.repeat(BLOCK, 0).repeat(BLOCK, 1)
+    return visible
+
+
 def encoded_clip(
     frames: list[np.ndarray], codec: str = "libx264", quality: int = 23, gop: int = 12
 ) -> list[np.ndarray]:
@@ -146,8 +195,10 @@ def damaged_clip(
     )
     damage = {int(t): ("drop" if rng.random() < 0.3 else "flip") for t in targets}
     broken = _decode(data, damage, rng)
-    return [
-        DamagedFrame(pts, clean[pts], broken[pts], block_mask(clean[pts], broken[pts]))
-        for pts in sorted(clean)
-        if pts in broken
-    ]
+    out = []
+    for pts in sorted(clean):
+        if pts in broken:
+            mask = block_mask(clean[pts], broken[pts])
+            visible = visible_mask(clean[pts], broken[pts], mask)
+            out.append(DamagedFrame(pts, clean[pts], broken[pts], mask, visible))
+    return out

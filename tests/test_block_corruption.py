@@ -22,7 +22,7 @@ from detectors.block_model import (
     save_model,
     to_tensor,
 )
-from detectors.codec_damage import damaged_clip
+from detectors.codec_damage import BLOCK, SEARCH_PX, block_mask, damaged_clip, visible_mask
 from detectors.corruption_synthesis import GRIDS, KINDS, MASK_LEVEL, cell_labels, corrupt
 from detectors.event import Event
 from detectors.media import VideoFrame
@@ -83,6 +83,22 @@ def test_codec_damage_labels_damage_against_the_intact_decode():
     for f in out:
         if f.damaged_share == 0.0:
             assert np.abs(f.clean.astype(int) - f.damaged.astype(int)).mean() < 1.0
+        assert not (f.visible & ~f.mask).any()  # visible damage is damage
+
+
+def test_an_intact_picture_moved_a_little_is_damage_but_not_visible_damage():
+    """Concealment that shows an earlier picture: every block differs from the intact decode,
+    none is broken in the frame alone; a grey slab over part of it is."""
+    clean = _picture(144, 256)
+    stale = np.roll(clean, (6, SEARCH_PX - 4), axis=(0, 1))
+    mask = block_mask(clean, stale)
+    assert mask.mean() > 0.5
+    visible = visible_mask(clean, stale, mask)
+    assert visible[BLOCK:, SEARCH_PX:-SEARCH_PX].mean() < 0.02  # the rolled-in edges aside
+    slab = stale.copy()
+    slab[5 * BLOCK : 9 * BLOCK, 10 * BLOCK : 20 * BLOCK] = 128
+    visible = visible_mask(clean, slab, block_mask(clean, slab))
+    assert visible[5 * BLOCK : 9 * BLOCK, 10 * BLOCK : 20 * BLOCK].mean() > 0.9
 
 
 def test_map_shapes_224_and_1080p():
