@@ -398,16 +398,34 @@ def aac_round_trip(segments: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
+def defect_to_content_db(clean: np.ndarray, defective: np.ndarray) -> float:
+    """How strong a defect is against the content it was put on, in dB: the energy of what
+    the defect changed (``defective`` minus the least-squares gain times ``clean``) over the
+    energy of that scaled content. -20 means the defect is 20 dB under the content; hum or
+    hiss at a level re the content's RMS read as that level. NaN for silent content."""
+    energy = float(np.dot(clean, clean))
+    if energy <= 0:
+        return float("nan")
+    gain = float(np.dot(defective, clean)) / energy
+    content = gain * gain * energy
+    residual = defective - gain * clean
+    if content <= 0:
+        return float("inf")
+    return 10.0 * np.log10(max(float(np.dot(residual, residual)), 1e-20) / content)
+
+
 @dataclass
 class Split:
     """Segments of one split at ``MODEL_RATE``: ``audio`` (N, 16000), ``labels`` (N,) class
-    indices, and per segment its source, defect description and whether AAC coded it."""
+    indices, and per segment its source, defect description, whether AAC coded it and the
+    defect's strength (``defect_to_content_db`` at 48 kHz before AAC; NaN for ``none``)."""
 
     audio: np.ndarray
     labels: np.ndarray
     sources: list[str]
     notes: list[str]
     aac: np.ndarray
+    strength_db: np.ndarray | None = None
 
 
 def build_split(
@@ -422,7 +440,7 @@ def build_split(
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
     pool = sources(split)
     kinds = sorted({s.kind for s in pool})
-    labels, source_names, notes, waves = [], [], [], []
+    labels, source_names, notes, waves, strengths = [], [], [], [], []
     for index in range(per_class * len(CLASSES)):
         label = index % len(CLASSES)
         kind = kinds[int(rng.integers(len(kinds)))]
@@ -436,6 +454,7 @@ def build_split(
         if CLASSES[label] == "none" and rng.random() < hard_case_share:
             y, note = _clean_hard_case(y, rng)
         waves.append(np.clip(y, -1.0, 1.0).astype(np.float32))
+        strengths.append(np.nan if label == 0 else defect_to_content_db(x, waves[-1]))
         labels.append(label)
         source_names.append(source.name)
         notes.append(note)
@@ -448,7 +467,7 @@ def build_split(
         for i, wave in zip(batch, aac_round_trip([waves[i] for i in batch]), strict=True):
             waves[i] = wave
     audio = np.stack([to_model_rate(w, RATE)[:MODEL_RATE] for w in waves])
-    return Split(audio, np.array(labels), source_names, notes, coded)
+    return Split(audio, np.array(labels), source_names, notes, coded, np.array(strengths))
 
 
 def main() -> None:

@@ -94,6 +94,31 @@ def evaluate(model, data, threshold: float = THRESHOLD, probabilities=None) -> d
     }
 
 
+STRENGTH_BINS_DB = (-30.0, -20.0, -10.0)
+"""Edges (dB, ``audio_data.defect_to_content_db``) of the strength bins of the recall table."""
+
+
+def strength_table(data, probabilities: np.ndarray, threshold: float) -> list[str]:
+    """Markdown rows: per defect class and strength bin, the share of segments given the right
+    class and the share flagged as any defect, with the count."""
+    predicted = decide(probabilities, threshold)
+    bins = np.digitize(data.strength_db, STRENGTH_BINS_DB)
+    edges = [-np.inf, *STRENGTH_BINS_DB, np.inf]
+    names = [f"{a:g} .. {b:g} dB" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    rows = ["| class | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for k, name in enumerate(CLASSES[1:], start=1):
+        cells = []
+        for b in range(len(names)):
+            sel = (data.labels == k) & (bins == b)
+            if not sel.any():
+                cells.append("-")
+                continue
+            right, flagged = (predicted[sel] == k).mean(), (predicted[sel] != 0).mean()
+            cells.append(f"{right:.2f} / {flagged:.2f} ({int(sel.sum())})")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def speed(weights: Path, hop_s: float, seconds: float = 60.0) -> float:
     """The detector's speed on ``seconds`` of stereo 48 kHz music, x real time."""
     rng = np.random.default_rng(0)
@@ -146,12 +171,16 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     for t in (THRESHOLD, calibrated):
         results[f"validation, t = {t:.4g}"] = evaluate(model, validation, t, val_probabilities)
+    strengths = []
     for name, share in (("simulated (48 kHz)", 0.0), ("after AAC round trip", 1.0)):
         print(f"building the test split, {name} ...", flush=True)
         data = cached_split("test", args.per_class, args.seed, aac_share=share)
         probabilities = predict(model, data.audio)
         for t in (THRESHOLD, calibrated):
             results[f"test {name}, t = {t:.4g}"] = evaluate(model, data, t, probabilities)
+            if share == 0.0:
+                strengths += ["", f"Test simulated (48 kHz), t = {t:.4g}:", ""]
+                strengths += strength_table(data, probabilities, t)
     for name, r in results.items():
         print(
             f"  {name}: balanced accuracy {r['balanced_accuracy']:.4f}, clean flagged "
@@ -201,6 +230,12 @@ def main(argv: list[str] | None = None) -> None:
         if r["flagged_sources"]:
             flagged = ", ".join(f"{s} {n}" for s, n in r["flagged_sources"].most_common())
             lines += ["", f"Flagged clean segments by source: {flagged}"]
+    lines += [
+        "",
+        "Recall by defect strength (`audio_data.defect_to_content_db`: the energy the defect "
+        "changed over the content's, dB): right class / flagged as any defect (segments).",
+        *strengths,
+    ]
     lines += [
         "",
         f"Speed of the detector (resampling to 16 kHz + log-mel + CNN{branch}, 1 torch thread, "

@@ -42,13 +42,15 @@ def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Spl
     path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}_{source_lists()}.npz"
     if path.is_file():
         saved = np.load(path, allow_pickle=False)
-        return Split(
-            saved["audio"],
-            saved["labels"],
-            list(saved["sources"]),
-            list(saved["notes"]),
-            saved["aac"],
-        )
+        if "strength_db" in saved:  # else made before strengths were kept: built again
+            return Split(
+                saved["audio"],
+                saved["labels"],
+                list(saved["sources"]),
+                list(saved["notes"]),
+                saved["aac"],
+                saved["strength_db"],
+            )
     started = time.perf_counter()
     print(f"building {split} split: {per_class} segments per class ...", flush=True)
     data = build_split(split, per_class, seed, aac_share, progress=True)
@@ -61,6 +63,7 @@ def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Spl
         sources=np.array(data.sources),
         notes=np.array(data.notes),
         aac=data.aac,
+        strength_db=data.strength_db,
     )
     return data
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.audio_data import RATE, Split, apply_defect
+from benchmarks.audio_data import RATE, Split, apply_defect, defect_to_content_db
 from benchmarks.train_audio_artifact import train
 from detectors import audio_synthesis as synth
 from detectors.audio_artifact import AudioArtifactDetector, AudioArtifactSettings
@@ -98,6 +98,18 @@ def test_segment_features_tell_mains_hum_from_a_bass_note_and_find_clicks():
     assert row["hum60"]["hum60_offset_hz"] <= 0.2 and row["hum"]["hum60_offset_hz"] > 0.5
     assert row["clicks"]["click_isolation_db"] > 1.0 > row["hum"]["click_isolation_db"] + 0.5
     assert row["silence"]["near_peak_share"] == 0.0
+
+
+def test_defect_strength_reads_a_hum_or_hiss_level_against_the_content():
+    rng = np.random.default_rng(4)
+    music = chord(1.0, rng)
+    level = synth.rms_dbfs(music)
+    hum = synth.add_hum(music, RATE, 50.0, level - 20.0)
+    assert defect_to_content_db(music, hum) == pytest.approx(-20.0, abs=0.5)
+    hiss = synth.add_hiss(music, rng, level - 35.0)
+    assert defect_to_content_db(music, hiss) == pytest.approx(-35.0, abs=0.5)
+    assert defect_to_content_db(music, 0.3 * music) < -100  # a level change is no defect
+    assert np.isnan(defect_to_content_db(np.zeros(100), np.ones(100)))
 
 
 def test_a_model_with_segment_features_reloads_identically(tmp_path, one_thread):
