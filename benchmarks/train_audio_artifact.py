@@ -38,8 +38,8 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Split:
     """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments and
-    the source lists)."""
-    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}_{source_lists()}.npz"
+    the split's source lists: ``source_lists(split)``)."""
+    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}_{source_lists(split)}.npz"
     if path.is_file():
         saved = np.load(path, allow_pickle=False)
         if "strength_db" in saved:  # else made before strengths were kept: built again
