@@ -129,7 +129,13 @@ def block_mask(clean: np.ndarray, damaged: np.ndarray) -> np.ndarray:
     rows, cols = height // BLOCK, width // BLOCK
     diff = np.abs(clean.astype(np.int16) - damaged.astype(np.int16))
     diff = diff[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK, 3)
-    blocks = diff.mean(axis=(1, 3)).max(axis=2) > BLOCK_LEVEL
+    return _pixel_mask(diff.mean(axis=(1, 3)).max(axis=2) > BLOCK_LEVEL, height, width)
+
+
+def _pixel_mask(blocks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A ``height`` x ``width`` pixel mask from a grid of 8x8 block flags (the right and bottom
+    edges beyond whole blocks stay False)."""
+    rows, cols = blocks.shape
     mask = np.zeros((height, width), bool)
     mask[: rows * BLOCK, : cols * BLOCK] = blocks.repeat(BLOCK, 0).repeat(BLOCK, 1)
     return mask
@@ -141,9 +147,8 @@ def visible_mask(clean: np.ndarray, damaged: np.ndarray, mask: np.ndarray) -> np
     (searched at half resolution, in 2-pixel steps): damage a viewer sees in the frame alone."""
     height, width = clean.shape[:2]
     rows, cols = height // BLOCK, width // BLOCK
-    visible = np.zeros((height, width), bool)
     if not mask.any():
-        return visible
+        return np.zeros((height, width), bool)
     half = (cols * BLOCK // 2, rows * BLOCK // 2)
     intact = cv2.resize(clean[: rows * BLOCK, : cols * BLOCK], half, interpolation=cv2.INTER_AREA)
     broken = cv2.resize(damaged[: rows * BLOCK, : cols * BLOCK], half, interpolation=cv2.INTER_AREA)
@@ -160,9 +165,7 @@ def visible_mask(clean: np.ndarray, damaged: np.ndarray, mask: np.ndarray) -> np
     damaged_blocks = (
         mask[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).any(axis=(1, 3))
     )
-    blocks = (best > VISIBLE_LEVEL) & damaged_blocks
-    visible[: rows * BLOCK, : cols * BLOCK] = blocks.repeat(BLOCK, 0).repeat(BLOCK, 1)
-    return visible
+    return _pixel_mask((best > VISIBLE_LEVEL) & damaged_blocks, height, width)
 
 
 def encoded_clip(
