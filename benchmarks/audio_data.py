@@ -451,17 +451,20 @@ def _sync_pattern() -> np.ndarray:
     return np.frombuffer(raw, dtype=np.float32).copy()
 
 
-DEVICE_AUDIO = "bigbuckbunny looped as played"
+DEVICE_AUDIO = "bigbuckbunny looped as played at the output size"
 """How the training split's Big Buck Bunny source is made (part of its cache key)."""
 
 
 def _bunny() -> np.ndarray:
     """Big Buck Bunny's soundtrack as the virtual device plays it: its first 16 s (about three
-    loops of the 5 s clip, with the device's blended loop seams: ``LoopedClip``), channels
-    averaged, so training hears the seams the device's clean playback has."""
+    loops of the 5 s clip, with the device's blended loop seams: ``LoopedClip`` at the
+    device's output size, which sets how much of the sound a loop keeps), channels averaged,
+    so training hears what the device's clean playback holds."""
     from devices.simulator.content import AUDIO_RATE, LoopedClip, big_buck_bunny_path
+    from devices.simulator.device import SimulatorConfig
 
-    clip = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), 64, 36, loops=1)
+    config = SimulatorConfig()
+    clip = LoopedClip("Big Buck Bunny", big_buck_bunny_path(), config.width, config.height, 1)
     return clip.audio(0, 16 * AUDIO_RATE).mean(axis=1).astype(np.float32)
 
 
