@@ -36,10 +36,15 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
-def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Split:
+def cached_split(
+    split: str, per_class: int, seed: int, aac_share: float, device_weight: int = 1
+) -> Split:
     """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments and
     the split's source lists: ``source_lists(split)``)."""
-    path = CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}_{source_lists(split)}.npz"
+    weight = "" if device_weight == 1 else f"_device{device_weight}"
+    path = (
+        CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}{weight}_{source_lists(split)}.npz"
+    )
     if path.is_file():
         saved = np.load(path, allow_pickle=False)
         if "strength_db" in saved:  # else made before strengths were kept: built again
@@ -53,7 +58,9 @@ def cached_split(split: str, per_class: int, seed: int, aac_share: float) -> Spl
             )
     started = time.perf_counter()
     print(f"building {split} split: {per_class} segments per class ...", flush=True)
-    data = build_split(split, per_class, seed, aac_share, progress=True)
+    data = build_split(
+        split, per_class, seed, aac_share, progress=True, device_weight=device_weight
+    )
     print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(
@@ -223,6 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--aac-share", type=float, default=0.25, help="share of AAC-coded segments")
     parser.add_argument(
+        "--device-weight",
+        type=int,
+        default=1,
+        help="draw the virtual device's own content this many times as often as each other kind",
+    )
+    parser.add_argument(
         "--cnn-dropout",
         type=float,
         default=0.0,
@@ -250,7 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     started = time.perf_counter()
-    train_data = cached_split("train", args.per_class, args.seed, args.aac_share)
+    train_data = cached_split(
+        "train", args.per_class, args.seed, args.aac_share, args.device_weight
+    )
     val_data = cached_split("validation", args.val_per_class, args.seed, args.aac_share)
     data_s = time.perf_counter() - started
     print(
