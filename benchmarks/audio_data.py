@@ -658,19 +658,16 @@ def build_split(
     aac_share: float = 0.5,
     hard_case_share: float = 0.15,
     progress: bool = False,
-    device_weight: int = 1,
+    kind_weights: dict[str, int] | None = None,
 ) -> Split:
     """``per_class`` segments of each class of ``split``, reproducible from ``seed``.
 
-    Each segment's source kind is drawn evenly, except that the "device" kind (the virtual
-    device's own content, training split only) is drawn ``device_weight`` times as often."""
+    Each segment's source kind (speech, music, effect, synthetic, device) is drawn evenly,
+    except that a kind in ``kind_weights`` is drawn that many times as often."""
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
     pool = sources(split)
-    kinds = [
-        k
-        for k in sorted({s.kind for s in pool})
-        for _ in range(device_weight if k == "device" else 1)
-    ]
+    weights = kind_weights or {}
+    kinds = [k for k in sorted({s.kind for s in pool}) for _ in range(weights.get(k, 1))]
     labels, source_names, notes, waves, strengths = [], [], [], [], []
     for index in range(per_class * len(CLASSES)):
         label = index % len(CLASSES)

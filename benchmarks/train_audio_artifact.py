@@ -37,11 +37,16 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def cached_split(
-    split: str, per_class: int, seed: int, aac_share: float, device_weight: int = 1
+    split: str,
+    per_class: int,
+    seed: int,
+    aac_share: float,
+    kind_weights: dict[str, int] | None = None,
 ) -> Split:
     """``build_split`` with its arrays cached in ``benchmarks/.cache`` (keyed by arguments and
     the split's source lists: ``source_lists(split)``)."""
-    weight = "" if device_weight == 1 else f"_device{device_weight}"
+    weighted = sorted((kind_weights or {}).items())
+    weight = "".join(f"_{kind}{n}" for kind, n in weighted if n != 1)
     path = (
         CACHE / f"audio_{split}_{per_class}_{seed}_{aac_share:g}{weight}_{source_lists(split)}.npz"
     )
@@ -58,9 +63,7 @@ def cached_split(
             )
     started = time.perf_counter()
     print(f"building {split} split: {per_class} segments per class ...", flush=True)
-    data = build_split(
-        split, per_class, seed, aac_share, progress=True, device_weight=device_weight
-    )
+    data = build_split(split, per_class, seed, aac_share, progress=True, kind_weights=kind_weights)
     print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(
@@ -213,6 +216,17 @@ def train(
     return model.cpu().eval(), losses, summary
 
 
+def _kind_weights(text: str) -> dict[str, int]:
+    """``KIND=N,...`` (N a whole number >= 1) as a dict; empty text: no weights."""
+    weights = {}
+    for part in filter(None, text.split(",")):
+        kind, _, count = part.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"--kind-weights: {part!r} is not KIND=N (N >= 1)")
+        weights[kind.strip()] = int(count)
+    return weights
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-class", type=int, default=1600, help="training segments per class")
@@ -230,10 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--aac-share", type=float, default=0.25, help="share of AAC-coded segments")
     parser.add_argument(
-        "--device-weight",
-        type=int,
-        default=1,
-        help="draw the virtual device's own content this many times as often as each other kind",
+        "--kind-weights",
+        type=_kind_weights,
+        default={},
+        help="draw these source kinds N times as often as the others, e.g. device=2,music=2",
     )
     parser.add_argument(
         "--cnn-dropout",
@@ -263,9 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     started = time.perf_counter()
-    train_data = cached_split(
-        "train", args.per_class, args.seed, args.aac_share, args.device_weight
-    )
+    train_data = cached_split("train", args.per_class, args.seed, args.aac_share, args.kind_weights)
     val_data = cached_split("validation", args.val_per_class, args.seed, args.aac_share)
     data_s = time.perf_counter() - started
     print(
