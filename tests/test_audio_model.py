@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from benchmarks.audio_data import RATE, Split, apply_defect, defect_to_content_db
+from benchmarks.train_audio_artifact import main as train_main
 from benchmarks.train_audio_artifact import train
 from detectors import audio_synthesis as synth
 from detectors.audio_artifact import AudioArtifactDetector, AudioArtifactSettings
@@ -151,6 +152,13 @@ def test_bad_weights_files_get_one_line_errors(tmp_path):
     assert "\n" not in message and "has shape" in message
     with pytest.raises(AudioModelError, match="not found"):
         build_detector("audio_artifact", {"weights": str(missing)})
+
+
+@pytest.mark.parametrize("value", ["music=0", "music", "music=two"])
+def test_a_bad_kind_weight_is_named_before_any_data_is_built(value, capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--kind-weights", value])
+    assert f"{value!r} is not KIND=N (N >= 1)" in capsys.readouterr().err
 
 
 def test_settings_are_checked():
