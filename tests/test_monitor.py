@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +57,15 @@ def test_freeze_inside_an_expected_window_is_expected(frozen_file):
     report = monitor.finish()
     assert report.defects == []
     assert [j.verdict for j in report.events if j.event.detector == "freeze"] == [Verdict.EXPECTED]
+
+
+def test_stream_ports_are_free_and_below_the_kernels_automatic_source_ports():
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(20):
+        port = free_udp_port()
+        assert 16384 <= port < low
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+            receiver.bind(("127.0.0.1", port))
 
 
 def test_no_signal_is_an_infrastructure_problem():

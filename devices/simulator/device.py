@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from devices.simulator.adbd import AdbDaemon
 from devices.simulator.app import VirtualApp
@@ -39,11 +41,33 @@ class SimulatorConfig:
     pulse_sink: str = ""
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+"""Where Linux keeps the range of ports it hands out as automatic source ports."""
+
+
 def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A UDP port on 127.0.0.1 that nothing is bound to right now, chosen at random *below* the
+    kernel's ephemeral range (16384 up to its start, 32768 by default).
+
+    A port from inside that range can be handed out again as the automatic source port of
+    another socket, such as a stream sender's, after it was probed; the capture then cannot
+    bind it ("Address already in use") for as long as that socket lives. Ports below the range
+    are never given out automatically.
+    """
+    try:
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(16384, max(low, 16385))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise OSError(f"no free UDP port on 127.0.0.1 between 16384 and {low}")
 
 
 class VirtualDevice:
