@@ -404,8 +404,10 @@ TRACKER_SUFFIXES = (".it", ".s3m", ".xm", ".mod")
 def render_module(path: Path) -> np.ndarray:
     """The first ``MUSIC_SECONDS`` of tracker module ``path``, mono at ``RATE`` (rendered once by
     ``/usr/bin/ffmpeg`` as 32-bit float, so the mix is not clipped, and cached under
-    ``TRACKER_CACHE``)."""
-    wav = TRACKER_CACHE / f"{path.name}.wav"
+    ``TRACKER_CACHE``, keyed by the module's full path: two packages may share a file name)."""
+    import hashlib
+
+    wav = TRACKER_CACHE / f"{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}.wav"
     if not wav.is_file():
         TRACKER_CACHE.mkdir(parents=True, exist_ok=True)
         command = ["/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path)]

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
 from detectors.registry import build_detectors
-from devices.simulator.device import SimulatorConfig, VirtualDevice, free_udp_port, render_playback
+from devices.simulator.device import (
+    EPHEMERAL_RANGE,
+    SimulatorConfig,
+    VirtualDevice,
+    free_udp_port,
+    render_playback,
+)
 from devices.simulator.faults import FaultSchedule
 from harness.capture import FileCapture, StreamCapture
 from harness.errors import NoSignal, PlaybackNotStarted
@@ -60,7 +65,7 @@ def test_freeze_inside_an_expected_window_is_expected(frozen_file):
 
 
 def test_stream_ports_are_free_and_below_the_kernels_automatic_source_ports():
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    low = int(EPHEMERAL_RANGE.read_text().split()[0])
     for _ in range(20):
         port = free_udp_port()
         assert 16384 <= port < low
