@@ -99,14 +99,14 @@ class AudioArtifactDetector:
     def feed(self, item: VideoFrame | AudioChunk) -> list[Event]:
         if not isinstance(item, AudioChunk) or item.samples.size == 0:
             return []
-        mono = item.samples.mean(axis=1) if item.samples.ndim == 2 else item.samples
+        mono = item.mono()
         events: list[Event] = []
         expected_t = self._buffer_t + len(self._buffer) / self._rate if self._rate else None
         if expected_t is None or item.rate != self._rate or abs(item.t - expected_t) > 0.01:
             events += self._classify_queue() + self._close_run()  # a gap: start afresh
-            self._buffer, self._buffer_t, self._rate = mono.astype(np.float32), item.t, item.rate
+            self._buffer, self._buffer_t, self._rate = mono, item.t, item.rate
         else:
-            self._buffer = np.concatenate([self._buffer, mono.astype(np.float32)])
+            self._buffer = np.concatenate([self._buffer, mono])
         length = round(SEGMENT_S * self._rate)
         hop = round(self.settings.hop_s * self._rate)
         while len(self._buffer) >= length:

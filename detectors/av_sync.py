@@ -225,13 +225,13 @@ class BeepFinder:
         """Take the next chunk (in time order, any channel count: mixed to mono); returns the
         beep onsets (capture seconds, sub-sample) found up to ``ready_t``. A chunk more than
         ``MAX_JITTER_S`` away from the previous one's end starts a new buffer."""
-        mono = chunk.samples.mean(axis=1) if chunk.samples.ndim == 2 else chunk.samples
+        mono = chunk.mono()
         if self._rate != chunk.rate or abs(chunk.t - self._buffer_end()) > MAX_JITTER_S:
             # first chunk, a new rate or a gap: start afresh at this chunk
             self._rate, self._buffer, self._buffer_t, self._scanned = chunk.rate, mono, chunk.t, 0
         else:  # the newest chunk's time is the best known: the buffer follows it
             self._buffer_t = chunk.t - len(self._buffer) / chunk.rate
-            self._buffer = np.concatenate([self._buffer, mono.astype(np.float32)])
+            self._buffer = np.concatenate([self._buffer, mono])
         self.audio_t = chunk.end
         return self._scan(final=False)
 
@@ -427,7 +427,7 @@ class StampedSync:
         middle = 0.5 * (first + last)
         nearest = min(range(len(chunks)), key=lambda i: abs(chunks[i].t - middle))
         before = sum(len(c.samples) for c in chunks[:nearest])
-        samples = np.concatenate([c.samples.mean(axis=1) for c in chunks]).astype(np.float32)
+        samples = np.concatenate([c.mono() for c in chunks])
         start = chunks[nearest].t - before / chunks[0].rate  # the newest time near the window
         audio = {"sample_rate": chunks[0].rate, "start_time": start, "samples": samples}
         try:

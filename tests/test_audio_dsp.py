@@ -172,3 +172,12 @@ def test_spectrogram_shows_hum_at_the_bottom_and_marks_the_event():
     assert image.shape[0] > 256 and image.shape[1] > 300
     column = image[20 : 20 + 256, 56 + 50].astype(int).sum(axis=1)  # one time column
     assert column[200:].max() > 400 > column[:100].max()  # bright at 50 Hz, dark in treble
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_audio_chunk_mono_is_the_channel_mean(channels):
+    samples = np.random.default_rng(3).uniform(-1, 1, (1920, channels)).astype(np.float32)
+    mono = AudioChunk(0.0, samples, RATE).mono()
+    assert mono.dtype == np.float32 and mono.shape == (1920,)
+    np.testing.assert_allclose(mono, samples.mean(axis=1), atol=1e-6)
+    np.testing.assert_array_equal(AudioChunk(0.0, samples[:, 0], RATE).mono(), samples[:, 0])
