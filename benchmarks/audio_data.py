@@ -21,7 +21,8 @@ heard in training:
 * the virtual device's Sync Test pattern audio (per-frame tone stamps);
 * synthetic hard negatives, a fresh seed per split: bass lines at 40-75 Hz (tonal music near
   the mains frequencies), drum patterns (percussive music) and test-pattern beeps (sine
-  bursts with digital silence between; the training split has the "AV Sync" title's).
+  bursts with digital silence between; the training split has the "AV Sync" title's); in
+  the training split also drones (held low notes, those nearest 50 / 60 Hz most often).
 
 The virtual device's own content (Big Buck Bunny, Sync Test, AV Sync beeps) is in the
 training split: it is what the device plays, and its clean playback must not be flagged. Big
@@ -291,6 +292,9 @@ DEB_PACKAGES = {
 """Per ``DEB_MUSIC`` game: the Debian package and the music folder inside it."""
 SPLIT_SEEDS = {"train": 101, "validation": 202, "test": 303}
 """Seeds of each split's synthetic sources (different instruments and patterns)."""
+DRONES = {"train": 3, "validation": 0, "test": 0}
+"""Synthetic ``drone`` sources per split: training only, so validation's real drones (ambient
+tracks holding low notes) measure whether what they teach carries over."""
 
 
 @dataclass
@@ -375,6 +379,42 @@ def drum_pattern(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return out / max(1e-9, float(np.abs(out).max()))
 
 
+DRONE_NOTES_HZ = tuple(440.0 * 2.0 ** ((n - 69) / 12) for n in range(26, 40))
+"""Equal-tempered pitches of ``drone``, in Hz: D1 (36.7) .. D#2 (77.8)."""
+NEAR_MAINS_HZ = (49.0, 51.9, 58.3, 61.7)
+"""G1, G#1, A#1, B1: the notes nearest 50 and 60 Hz (about 1-2 Hz off), which ``drone``
+holds twice as often as the others."""
+
+
+def drone(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic drone: held notes (2-6 s, 50 ms crossfades) at ``DRONE_NOTES_HZ`` detuned
+    by up to +-15 cents, with 1-6 harmonics, a slow swell (0.05-0.3 Hz, up to 6 dB) and, on
+    half the notes, vibrato (4-6 Hz, up to 10 cents). Steady low tones that are not mains hum:
+    the nearest note to 50 or 60 Hz lies at least 0.6 Hz from it, hum within 0.4 %."""
+    n = int(seconds * RATE)
+    out = np.zeros(n, np.float64)
+    weights = np.array(
+        [2.0 if any(abs(f - m) < 0.1 for m in NEAR_MAINS_HZ) else 1.0 for f in DRONE_NOTES_HZ]
+    )
+    position, fade = 0, int(0.05 * RATE)
+    while position < n:
+        length = min(n - position + fade, int(RATE * rng.uniform(2.0, 6.0)))
+        t = np.arange(length) / RATE
+        f0 = rng.choice(DRONE_NOTES_HZ, p=weights / weights.sum())
+        f0 *= 2.0 ** (rng.uniform(-15.0, 15.0) / 1200.0)
+        vibrato = rng.uniform(0.0, 10.0) if rng.random() < 0.5 else 0.0
+        cents = vibrato * np.sin(2 * np.pi * rng.uniform(4.0, 6.0) * t)
+        phase = 2 * np.pi * np.cumsum(f0 * 2.0 ** (cents / 1200.0)) / RATE
+        brightness = rng.uniform(0.2, 0.8)
+        note = sum(brightness ** (k - 1) * np.sin(k * phase) for k in range(1, rng.integers(2, 8)))
+        swell = rng.uniform(0.0, 6.0) * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t)
+        note *= 10.0 ** (swell / 20.0) * np.minimum(1.0, np.minimum(t, t[::-1]) * RATE / fade)
+        end = min(n, position + length)
+        out[position:end] += note[: end - position]
+        position += length - fade
+    return (out / max(1e-9, float(np.abs(out).max()))).astype(np.float32)
+
+
 def tone_bursts(
     seconds: float, rng: np.random.Generator, exact_av_sync: bool = False
 ) -> np.ndarray:
@@ -441,6 +481,7 @@ def source_lists(split: str | None = None) -> str:
     added: list = [(g, s, lists[s]) for g, lists in DEB_MUSIC.items() for s in splits if lists[s]]
     if "train" in splits:
         added.append(DEVICE_AUDIO)
+    added += [("drones", s, DRONES[s]) for s in splits if DRONES[s]]
     if added:
         listed += repr(added)
     return hashlib.sha1(listed.encode()).hexdigest()[:8]
@@ -496,6 +537,9 @@ def sources(split: str) -> tuple[Source, ...]:
     for i in range(2):
         exact = split == "train" and i == 0
         found.append(Source(f"synthetic:beeps{i}", "synthetic", tone_bursts(20.0, rng, exact)))
+    drone_rng = np.random.default_rng([SPLIT_SEEDS[split], 1])  # the others stay as they were
+    for i in range(DRONES[split]):
+        found.append(Source(f"synthetic:drone{i}", "synthetic", drone(20.0, drone_rng)))
     return tuple(found)
 
 

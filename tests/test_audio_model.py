@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.audio_data import RATE, Split, apply_defect, defect_to_content_db
+from benchmarks.audio_data import RATE, Split, apply_defect, defect_to_content_db, drone
 from benchmarks.train_audio_artifact import main as train_main
 from benchmarks.train_audio_artifact import train
 from detectors import audio_synthesis as synth
@@ -99,6 +99,18 @@ def test_segment_features_tell_mains_hum_from_a_bass_note_and_find_clicks():
     assert row["hum60"]["hum60_offset_hz"] <= 0.2 and row["hum"]["hum60_offset_hz"] > 0.5
     assert row["clicks"]["click_isolation_db"] > 1.0 > row["hum"]["click_isolation_db"] + 0.5
     assert row["silence"]["near_peak_share"] == 0.0
+
+
+def test_training_drones_hold_low_notes_off_the_mains_frequencies():
+    audio = drone(12.0, np.random.default_rng(5))
+    assert audio.dtype == np.float32 and np.abs(audio).max() == pytest.approx(1.0)
+    for second in range(12):
+        window = audio[second * RATE : (second + 1) * RATE].astype(np.float64)
+        spectrum = np.abs(np.fft.rfft(window * np.hanning(RATE), n=8 * RATE))  # 0.125 Hz bins
+        low = np.arange(len(spectrum)) / 8.0
+        band = (low >= 30.0) & (low <= 80.0)
+        strongest = low[band][np.argmax(spectrum[band])]
+        assert min(abs(strongest - 50.0), abs(strongest - 60.0)) >= 0.5, (second, strongest)
 
 
 def test_defect_strength_reads_a_hum_or_hiss_level_against_the_content():
