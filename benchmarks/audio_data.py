@@ -390,7 +390,8 @@ def drone(seconds: float, rng: np.random.Generator) -> np.ndarray:
     """A synthetic drone: held notes (2-6 s, 50 ms crossfades) at ``DRONE_NOTES_HZ`` detuned
     by up to +-15 cents, with 1-6 harmonics, a slow swell (0.05-0.3 Hz, up to 6 dB) and, on
     half the notes, vibrato (4-6 Hz, up to 10 cents). Steady low tones that are not mains hum:
-    the nearest note to 50 or 60 Hz lies at least 0.6 Hz from it, hum within 0.4 %."""
+    detuned, the notes nearest 50 and 60 Hz stay at least 0.57 Hz from them (vibrato swings
+    them to within 0.3 Hz for moments), while hum lies within 0.4 % (0.2 Hz at 50 Hz)."""
     n = int(seconds * RATE)
     out = np.zeros(n, np.float64)
     weights = np.array(
@@ -472,8 +473,10 @@ def source_lists(split: str | None = None) -> str:
 
     The lists that predate ``DEB_MUSIC`` always enter it; ``DEB_MUSIC``'s enter only for a
     split that holds some of its tracks, and ``DEVICE_AUDIO`` only for the training split (the
-    only one with device sources), so changes to training and validation sources left the test
-    split's key (and its cached data) unchanged."""
+    only one with device sources), and ``DRONES`` only for the splits that hold drones, so
+    changes to training and validation sources left the test split's key (and its cached
+    data) unchanged. The generators' code (``bass_line``, ``drone``, ...) is not in it: a
+    change there needs the cached splits removed."""
     import hashlib
 
     listed = repr((ESPEAK, ALSA, FROZEN, PINGUS, SPLIT_SEEDS, TEXTS))

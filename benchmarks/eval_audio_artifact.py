@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += [
         "",
         f"Speed of the detector (resampling to 16 kHz + log-mel + CNN{branch}, 1 torch thread, "
-        f"60 s of stereo 48 kHz music, {len(speeds[1.0])} runs after a warm-up):",
+        f"60 s of stereo 48 kHz music, {len(next(iter(speeds.values())))} runs after a warm-up):",
         "",
         "| hop | segments per second of audio | x real time, median | slowest .. fastest |",
         "|---|---|---|---|",

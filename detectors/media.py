@@ -134,7 +134,8 @@ class AudioChunk:
 
     def mono(self) -> np.ndarray:
         """The channels averaged: ``float32`` samples, shape (frames,). A matrix-vector
-        product, about ten times faster than ``mean(axis=1)`` on a video frame's worth."""
+        product, about ten times faster than ``mean(axis=1)`` on a video frame's worth.
+        One-channel float32 input comes back as ``samples`` itself: do not write to it."""
         samples = self.samples.astype(np.float32, copy=False)
         if samples.ndim == 1:
             return samples
