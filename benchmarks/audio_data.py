@@ -379,11 +379,15 @@ def drum_pattern(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return out / max(1e-9, float(np.abs(out).max()))
 
 
-DRONE_NOTES_HZ = tuple(440.0 * 2.0 ** ((n - 69) / 12) for n in range(26, 40))
-"""Equal-tempered pitches of ``drone``, in Hz: D1 (36.7) .. D#2 (77.8)."""
-NEAR_MAINS_HZ = (49.0, 51.9, 58.3, 61.7)
+DRONE_NOTES = range(26, 40)
+"""MIDI notes of ``drone``: D1 (36.7 Hz) .. D#2 (77.8 Hz)."""
+NEAR_MAINS_NOTES = (31, 32, 34, 35)
 """G1, G#1, A#1, B1: the notes nearest 50 and 60 Hz (about 1-2 Hz off), which ``drone``
 holds twice as often as the others."""
+DRONE_NOTES_HZ = np.array([440.0 * 2.0 ** ((n - 69) / 12) for n in DRONE_NOTES])
+"""Equal-tempered pitches of ``DRONE_NOTES``, in Hz."""
+_DRONE_CHANCES = np.array([2.0 if n in NEAR_MAINS_NOTES else 1.0 for n in DRONE_NOTES])
+_DRONE_CHANCES /= _DRONE_CHANCES.sum()
 
 
 def drone(seconds: float, rng: np.random.Generator) -> np.ndarray:
@@ -394,14 +398,11 @@ def drone(seconds: float, rng: np.random.Generator) -> np.ndarray:
     them to within 0.3 Hz for moments), while hum lies within 0.4 % (0.2 Hz at 50 Hz)."""
     n = int(seconds * RATE)
     out = np.zeros(n, np.float64)
-    weights = np.array(
-        [2.0 if any(abs(f - m) < 0.1 for m in NEAR_MAINS_HZ) else 1.0 for f in DRONE_NOTES_HZ]
-    )
     position, fade = 0, int(0.05 * RATE)
     while position < n:
         length = min(n - position + fade, int(RATE * rng.uniform(2.0, 6.0)))
         t = np.arange(length) / RATE
-        f0 = rng.choice(DRONE_NOTES_HZ, p=weights / weights.sum())
+        f0 = rng.choice(DRONE_NOTES_HZ, p=_DRONE_CHANCES)
         f0 *= 2.0 ** (rng.uniform(-15.0, 15.0) / 1200.0)
         vibrato = rng.uniform(0.0, 10.0) if rng.random() < 0.5 else 0.0
         cents = vibrato * np.sin(2 * np.pi * rng.uniform(4.0, 6.0) * t)
