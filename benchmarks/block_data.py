@@ -186,6 +186,69 @@ def _draw_confetti(image: np.ndarray, rng: np.random.Generator, count: int) -> N
         cv2.fillConvexPoly(image, box, tuple(int(c) for c in rng.integers(0, 256, 3)))
 
 
+STRIPE_KINDS = ("lines", "blinds", "grille", "weave")
+"""Families of dense regular pattern drawn by ``stripes``."""
+
+
+def stripes(seed: int, height: int = 900, width: int = 1600) -> np.ndarray:
+    """A procedural BGR picture filled with dense parallel lines, the intact content block
+    detectors confuse with damage: ``STRIPE_KINDS[seed % 4]`` (thin lines like leaf veins or
+    corrugation, window blinds, a grille of crossed lines, a basket weave), period 4..28 pixels
+    at any angle, bent by a slow warp (folds, perspective), under uneven light, two colours and
+    sensor noise."""
+    rng = np.random.default_rng(seed)
+    kind = STRIPE_KINDS[seed % len(STRIPE_KINDS)]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    warp = np.zeros_like(xx)
+    for _ in range(3):
+        k, angle = rng.uniform(0.001, 0.006), rng.uniform(0, np.pi)
+        wave = np.sin(k * (np.cos(angle) * xx + np.sin(angle) * yy) + rng.uniform(0, 6))
+        warp += float(rng.uniform(0, 40)) * wave
+    period = float(rng.uniform(4, 28))
+    angle = float(rng.uniform(0, np.pi))
+    along = np.cos(angle) * xx + np.sin(angle) * yy + warp
+    across = -np.sin(angle) * xx + np.cos(angle) * yy
+    phase = (along / period) % 1.0
+    sharpness = float(rng.uniform(1, 6))
+    if kind == "lines":
+        profile = (0.5 + 0.5 * np.cos(2 * np.pi * phase)) ** sharpness
+    elif kind == "blinds":
+        gap = float(rng.uniform(0.08, 0.3))
+        profile = np.where(phase < gap, 0.0, 0.35 + 0.65 * (phase - gap) / (1 - gap))
+    elif kind == "grille":
+        second = (across / period) % 1.0
+        line = lambda p: (0.5 + 0.5 * np.cos(2 * np.pi * p)) ** sharpness  # noqa: E731
+        profile = np.maximum(line(phase), line(second))
+    else:  # weave: stripes turn by 90 degrees from one checker cell to the next
+        cell = period * float(rng.uniform(2, 4))
+        checker = (np.floor(along / cell) + np.floor(across / cell)) % 2
+        second = (across / period) % 1.0
+        profile = np.where(checker > 0, np.cos(np.pi * phase) ** 2, np.cos(np.pi * second) ** 2)
+    light = np.ones_like(xx)
+    for _ in range(2):
+        k, angle = rng.uniform(0.0005, 0.003), rng.uniform(0, np.pi)
+        light += float(rng.uniform(0.1, 0.4)) * np.sin(
+            k * (np.cos(angle) * xx + np.sin(angle) * yy) + rng.uniform(0, 6)
+        )
+    dark, bright = rng.uniform(0, 120, 3), rng.uniform(100, 255, 3)
+    image = dark + (bright - dark) * profile[..., None].astype(np.float32)
+    image = image * light[..., None] + rng.normal(0, rng.uniform(1, 6), image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def stripe_frames(clips: int, seed: int = 7) -> list[np.ndarray]:
+    """Intact training negatives: ``clips`` clips of ``stripes`` pictures (one each, seeds
+    ``seed`` onward), panned like any still (``render_clip``), encoded with H.264 or HEVC at
+    CRF 18..44 and decoded; four frames of each, at ``FRAME_SIZE``."""
+    rng = np.random.default_rng(seed)
+    out: list[np.ndarray] = []
+    for k in range(clips):
+        frames = render_clip([stripes(seed + k)], False, rng, fast=rng.random() < 0.3)
+        decoded = encoded_clip(frames, str(rng.choice(CODECS)), int(rng.integers(18, 45)))
+        out += [decoded[i] for i in (0, 8, 16, len(decoded) - 1)]
+    return out
+
+
 def virtual_device_frames() -> list[np.ndarray]:
     """The virtual device's screens and titles at its output size (train negatives)."""
     from devices.simulator import screens
@@ -249,11 +312,19 @@ WALLPAPERS = {
             "test": ["ColdRipple", "ColorfulCups", "EveningGlow", "Grey", "Path", "summer_1am"],
         },
     ),
+    "gnome-backgrounds": (
+        "usr/share/backgrounds/gnome/{}.webp",
+        {"val": ["wood-l", "grid-l", "pixels-l"]},
+    ),
+    "ukui-wallpapers": ("usr/share/backgrounds/{}.jpg", {"val": ["string"]}),
 }
-"""Per Debian package: the path pattern of a photo inside it and the photos of each held-out
-split (the packages' illustrations and renders are left out)."""
-BUSY_WALLPAPERS = ("GreenMeadow", "OneStandsOut", "Path")
-"""Wallpapers that are foliage (crowd/motion content, like the grass texture)."""
+"""Per Debian package: the path pattern of a picture inside it and the pictures of each held-out
+split. mate's and plasma's are photographs (their illustrations and renders are left out);
+gnome's and ukui's are renders of dense regular patterns (corrugated wood, a grid of studs,
+diagonal stripes, bundled curved lines), added to validation on 2026-11-29 as intact content of
+the kind the model misread on the test split (the striped leaf ``Blinds``)."""
+BUSY_WALLPAPERS = ("GreenMeadow", "OneStandsOut", "Path", "wood-l", "grid-l", "pixels-l", "string")
+"""Wallpapers that are foliage or dense texture (crowd/motion content, like the grass texture)."""
 
 
 def _wallpaper_splits() -> dict[str, str]:

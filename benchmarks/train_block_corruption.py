@@ -8,8 +8,10 @@ cross-entropy per 32x32 cell (a cell is corrupted when more than ``CELL_SHARE`` 
 damaged) plus ``--frame-weight`` times the v2 frame head's binary cross-entropy (a crop is
 corrupted when at least 1% of it is damaged; crops with less, but some, damage are left out of
 the frame loss). A share of the crops get a player's on-screen display drawn over them (a
-darkened band, a progress bar, text): intact graphics the detector must not flag. Progress lines
-go to stdout.
+darkened band, a progress bar, text): intact graphics the detector must not flag. Other shares
+are replaced by intact hard negatives: frames of the virtual device (``--device-share``) and
+encoded clips of dense parallel lines, blinds, grilles and weaves (``--stripe-share``,
+``block_data.stripe_frames``; off by default: see the model card). Progress lines go to stdout.
 
 Run: ``.venv/bin/python -m benchmarks.train_block_corruption [--steps N] [--data DIR]``;
 writes the shipped fp16 weights (``detectors/models/block_corruption.safetensors``) and an fp32
@@ -30,7 +32,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.block_data import DEFAULT_OUT, POSITIVE_SHARE, virtual_device_frames
+from benchmarks.block_data import (
+    DEFAULT_OUT,
+    POSITIVE_SHARE,
+    stripe_frames,
+    virtual_device_frames,
+)
 from detectors.block_model import CELL, DEFAULT_WEIGHTS, BlockMapNet, load_model, save_model
 from detectors.codec_damage import BLOCK
 
@@ -112,6 +119,26 @@ def _negative_crop(pool: list[np.ndarray], crop: int, rng: np.random.Generator) 
     return torch.from_numpy(square).permute(2, 0, 1).float() / 255.0
 
 
+def replace_with_negatives(
+    images: torch.Tensor,
+    cells: torch.Tensor,
+    frames: torch.Tensor,
+    pools: list[tuple[list[np.ndarray], float]],
+    rng: np.random.Generator,
+) -> None:
+    """In place: each crop of the batch is, with a pool's share (0..1) as its chance, replaced
+    by a random square of one of that pool's intact pictures and labelled intact."""
+    pools = [(pool, share) for pool, share in pools if pool and share > 0]
+    if not pools:
+        return
+    draws = rng.random(len(images))
+    bounds = np.cumsum([share for _, share in pools])
+    for k in np.nonzero(draws < bounds[-1])[0]:
+        pool = pools[int(np.searchsorted(bounds, draws[k], side="right"))][0]
+        images[k] = _negative_crop(pool, images.shape[-1], rng)
+        cells[k], frames[k] = 0.0, 0.0
+
+
 def loss_of(
     model: BlockMapNet,
     images: torch.Tensor,
@@ -144,14 +171,14 @@ def train(
     seed: int = 0,
     osd_share: float = OSD_SHARE,
     init: BlockMapNet | None = None,
-    extra_negatives: list[np.ndarray] | None = None,
-    extra_share: float = 0.0,
+    negative_pools: list[tuple[list[np.ndarray], float]] | None = None,
     device: str = "cpu",
     log: Callable[[str], None] = print,
     log_every: int = 25,
 ) -> tuple[BlockMapNet, list[float]]:
     """Train a ``BlockMapNet`` (new, or ``init`` fine-tuned) for ``steps`` batches; returns it
-    and the loss per step."""
+    and the loss per step. ``negative_pools`` holds (intact pictures, share 0..1) pairs: that
+    share of the crops is replaced by crops of the pool's pictures, labelled intact."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = (init or BlockMapNet(width)).to(device).train()
@@ -164,10 +191,7 @@ def train(
     for step in range(1, steps + 1):
         indices = rng.integers(0, len(images), batch)
         x, cells, frames = batch_from_crops(images, masks, indices, crop, rng, osd_share)
-        if extra_negatives and extra_share > 0:
-            for k in np.nonzero(rng.random(batch) < extra_share)[0]:
-                x[k] = _negative_crop(extra_negatives, crop, rng)
-                cells[k], frames[k] = 0.0, 0.0
+        replace_with_negatives(x, cells, frames, negative_pools or [], rng)
         loss = loss_of(model, x.to(device), cells.to(device), frames.to(device), frame_weight)
         optimizer.zero_grad()
         loss.backward()
@@ -208,7 +232,18 @@ def main(argv: list[str] | None = None) -> int:
         default=0.15,
         help="share of crops replaced by intact frames of the virtual device (menus, titles)",
     )
+    parser.add_argument(
+        "--stripe-share",
+        type=float,
+        default=0.0,
+        help="share of crops replaced by intact dense-line pictures (blinds, grilles, weaves)",
+    )
+    parser.add_argument(
+        "--stripe-clips", type=int, default=48, help="encoded clips of dense-line pictures"
+    )
     args = parser.parse_args(argv)
+    if min(args.device_share, args.stripe_share) < 0 or args.device_share + args.stripe_share > 1:
+        parser.error("--device-share and --stripe-share must be >= 0 and sum to at most 1")
     if args.crop % CELL or args.crop > 224:
         parser.error(f"--crop must be a multiple of {CELL} up to 224, got {args.crop}")
     torch.set_num_threads(args.threads)
@@ -238,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         osd_share=args.osd_share,
         init=load_model(args.init) if args.init else None,
-        extra_negatives=virtual_device_frames() if args.device_share > 0 else None,
-        extra_share=args.device_share,
+        negative_pools=[
+            (virtual_device_frames() if args.device_share > 0 else [], args.device_share),
+            (stripe_frames(args.stripe_clips) if args.stripe_share > 0 else [], args.stripe_share),
+        ],
         device=device,
         log=lambda line: print(line, flush=True),
     )
@@ -255,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_lr": str(args.lr),
         "train_osd_share": str(args.osd_share),
         "train_device_share": str(args.device_share),
+        "train_stripe_share": str(args.stripe_share),
         "train_init": args.init.name if args.init else "none",
     }
     save_model(model.cpu(), args.checkpoint, **info)

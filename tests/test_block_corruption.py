@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.train_block_corruption import batch_from_crops, train
+from benchmarks.block_data import FRAME_SIZE, STRIPE_KINDS, stripe_frames, stripes
+from benchmarks.train_block_corruption import batch_from_crops, replace_with_negatives, train
 from detectors.block_corruption import BlockCorruptionDetector, BlockCorruptionSettings
 from detectors.block_model import (
     BlockMapNet,
@@ -156,6 +157,39 @@ def test_quick_training_lowers_the_loss_and_checkpoints_reload_identically(tmp_p
     x, _, _ = batch_from_crops(images, masks, np.arange(4), 128, np.random.default_rng(1))
     with torch.inference_mode():
         assert torch.equal(model(x), again(x))
+
+
+@pytest.mark.parametrize("seed", range(2 * len(STRIPE_KINDS)))
+def test_stripes_are_dense_regular_lines(seed):
+    picture = stripes(seed, 360, 640)
+    assert picture.shape == (360, 640, 3)
+    assert np.array_equal(picture, stripes(seed, 360, 640))
+    grey = cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    spectrum = np.abs(np.fft.fft2(grey - grey.mean()))
+    frequency = np.hypot(np.fft.fftfreq(360)[:, None], np.fft.fftfreq(640)[None, :])
+    spectrum[frequency < 1 / 64] = 0  # light and shading: slower than 64 pixels
+    peak = np.unravel_index(spectrum.argmax(), spectrum.shape)
+    assert 3 <= 1 / frequency[peak] <= 32  # lines every 3..32 pixels
+    assert spectrum[peak] > 100 * np.median(spectrum[spectrum > 0])  # and nothing else
+
+
+def test_stripe_frames_are_intact_encoded_frames_of_the_output_size():
+    frames = stripe_frames(2)
+    assert len(frames) == 8
+    assert all(f.shape == (FRAME_SIZE[1], FRAME_SIZE[0], 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_negative_pools_replace_crops_by_their_share_and_label_them_intact():
+    images, cells, frames = torch.zeros(400, 3, 32, 32), torch.ones(400, 1, 1), torch.ones(400)
+    grey, white = np.full((64, 64, 3), 128, np.uint8), np.full((64, 64, 3), 255, np.uint8)
+    pools = [([grey], 0.25), ([white], 0.5), ([], 0.2)]  # an empty pool takes nothing
+    replace_with_negatives(images, cells, frames, pools, np.random.default_rng(0))
+    level = images.mean(dim=(1, 2, 3))
+    from_grey, from_white, kept = level == 128 / 255, level == 1.0, level == 0.0
+    assert 70 <= int(from_grey.sum()) <= 130 and 160 <= int(from_white.sum()) <= 240
+    assert bool((from_grey | from_white | kept).all())
+    assert bool((cells[~kept] == 0).all() and (frames[~kept] == 0).all())
+    assert bool((cells[kept] == 1).all() and (frames[kept] == 1).all())
 
 
 def _clip(corrupted: range, count: int = 30) -> list[VideoFrame]:
