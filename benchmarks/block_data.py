@@ -12,7 +12,10 @@ Sources (each one picture, texture or clip; no source is in two splits):
 * desktop wallpaper photos from Debian packages (``WALLPAPERS``: mate-backgrounds' nature
   photos, plasma-workspace-wallpapers' photographs; validation and test only, fetched on first
   use by ``benchmarks.debian_packages``), added after the shipped model was trained, so they
-  widen the held-out splits without moving any source between splits.
+  widen the held-out splits without moving any source between splits; and four renders of
+  dense regular patterns (gnome-backgrounds, ukui-wallpapers; validation only);
+* procedural dense lines, blinds, grilles and weaves (``stripes``, ``stripe_frames``): intact
+  training negatives the training script mixes in on request (``--stripe-share``).
 
 Splits: ``train`` holds 224x224 crops with an 8-pixel block damage mask (pixel-domain
 corruption from ``detectors.corruption_synthesis`` and real codec damage from
@@ -210,15 +213,15 @@ def stripes(seed: int, height: int = 900, width: int = 1600) -> np.ndarray:
     across = -np.sin(angle) * xx + np.cos(angle) * yy
     phase = (along / period) % 1.0
     sharpness = float(rng.uniform(1, 6))
+    ridges = (0.5 + 0.5 * np.cos(2 * np.pi * phase)) ** sharpness
     if kind == "lines":
-        profile = (0.5 + 0.5 * np.cos(2 * np.pi * phase)) ** sharpness
+        profile = ridges
     elif kind == "blinds":
         gap = float(rng.uniform(0.08, 0.3))
         profile = np.where(phase < gap, 0.0, 0.35 + 0.65 * (phase - gap) / (1 - gap))
     elif kind == "grille":
-        second = (across / period) % 1.0
-        line = lambda p: (0.5 + 0.5 * np.cos(2 * np.pi * p)) ** sharpness  # noqa: E731
-        profile = np.maximum(line(phase), line(second))
+        crossing = (0.5 + 0.5 * np.cos(2 * np.pi * across / period)) ** sharpness
+        profile = np.maximum(ridges, crossing)
     else:  # weave: stripes turn by 90 degrees from one checker cell to the next
         cell = period * float(rng.uniform(2, 4))
         checker = (np.floor(along / cell) + np.floor(across / cell)) % 2

@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.device_share, args.stripe_share) < 0 or args.device_share + args.stripe_share > 1:
         parser.error("--device-share and --stripe-share must be >= 0 and sum to at most 1")
+    if args.stripe_share > 0 and args.stripe_clips < 1:
+        parser.error(f"--stripe-clips must be >= 1 with --stripe-share, got {args.stripe_clips}")
     if args.crop % CELL or args.crop > 224:
         parser.error(f"--crop must be a multiple of {CELL} up to 224, got {args.crop}")
     torch.set_num_threads(args.threads)
