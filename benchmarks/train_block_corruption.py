@@ -15,7 +15,8 @@ encoded clips of dense parallel lines, blinds, grilles and weaves (``--stripe-sh
 
 Run: ``.venv/bin/python -m benchmarks.train_block_corruption [--steps N] [--data DIR]``;
 writes the shipped fp16 weights (``detectors/models/block_corruption.safetensors``) and an fp32
-checkpoint under ``benchmarks/.cache/``.
+checkpoint under ``benchmarks/.cache/``. ``--average CKPT CKPT ...`` writes the weight average
+of fp32 checkpoints instead (how the shipped weights were made: see the model card).
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from benchmarks.block_data import (
     stripe_frames,
     virtual_device_frames,
 )
-from detectors.block_model import CELL, DEFAULT_WEIGHTS, BlockMapNet, load_model, save_model
+from detectors.block_model import (
+    CELL,
+    DEFAULT_WEIGHTS,
+    BlockMapNet,
+    BlockModelError,
+    load_model,
+    save_model,
+)
 from detectors.codec_damage import BLOCK
 
 CELL_SHARE = 0.15
@@ -209,6 +217,38 @@ def train(
     return model.eval(), losses
 
 
+def average_models(models: list[BlockMapNet]) -> BlockMapNet:
+    """A network whose weights and batch-norm statistics are the uniform mean of ``models``'
+    (a "model soup", for models fine-tuned from one checkpoint). All must have the same width."""
+    widths = {model.width for model in models}
+    if len(widths) != 1:
+        raise ValueError(f"average_models: needs models of one width, got {sorted(widths)}")
+    states = [model.state_dict() for model in models]
+    out = BlockMapNet(widths.pop())
+    out.load_state_dict(
+        {
+            name: sum(state[name] for state in states) / len(states)
+            if tensor.is_floating_point()
+            else tensor
+            for name, tensor in states[0].items()
+        }
+    )
+    return out.eval()
+
+
+def _write_average(checkpoints: list[Path], out: Path, checkpoint: Path) -> int:
+    try:
+        model = average_models([load_model(path) for path in checkpoints])
+    except (BlockModelError, ValueError) as error:
+        print(f"error: {error}")
+        return 2
+    info = {"train_init": "average of " + ", ".join(path.name for path in checkpoints)}
+    save_model(model, checkpoint, **info)
+    save_model(model, out, half=True, **info)
+    print(f"averaged {len(checkpoints)} checkpoints; wrote {out} and {checkpoint}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="block_data output folder")
@@ -241,7 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stripe-clips", type=int, default=48, help="encoded clips of dense-line pictures"
     )
+    parser.add_argument(
+        "--average",
+        type=Path,
+        nargs="+",
+        metavar="CHECKPOINT",
+        help="write the weight average of these fp32 checkpoints instead of training",
+    )
     args = parser.parse_args(argv)
+    if args.average:
+        return _write_average(args.average, args.out, args.checkpoint)
     if min(args.device_share, args.stripe_share) < 0 or args.device_share + args.stripe_share > 1:
         parser.error("--device-share and --stripe-share must be >= 0 and sum to at most 1")
     if args.stripe_share > 0 and args.stripe_clips < 1:

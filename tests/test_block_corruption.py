@@ -14,7 +14,15 @@ import pytest
 import torch
 
 from benchmarks.block_data import FRAME_SIZE, STRIPE_KINDS, stripe_frames, stripes
-from benchmarks.train_block_corruption import batch_from_crops, replace_with_negatives, train
+from benchmarks.train_block_corruption import (
+    average_models,
+    batch_from_crops,
+    replace_with_negatives,
+    train,
+)
+from benchmarks.train_block_corruption import (
+    main as train_main,
+)
 from detectors.block_corruption import BlockCorruptionDetector, BlockCorruptionSettings
 from detectors.block_model import (
     BlockMapNet,
@@ -190,6 +198,36 @@ def test_negative_pools_replace_crops_by_their_share_and_label_them_intact():
     assert bool((from_grey | from_white | kept).all())
     assert bool((cells[~kept] == 0).all() and (frames[~kept] == 0).all())
     assert bool((cells[kept] == 1).all() and (frames[kept] == 1).all())
+
+
+def test_average_models_is_the_mean_of_their_weights_and_statistics():
+    torch.manual_seed(0)
+    first, second = BlockMapNet(8), BlockMapNet(8)
+    with torch.no_grad():
+        second.bn1.running_mean.fill_(2.0)
+    soup = average_models([first, second])
+    for name, tensor in soup.state_dict().items():
+        if tensor.is_floating_point():
+            expected = (first.state_dict()[name] + second.state_dict()[name]) / 2
+            assert torch.allclose(tensor, expected), name
+    assert torch.allclose(soup.bn1.running_mean, torch.ones(8))
+    alone = average_models([first, first])
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        assert torch.allclose(alone(x), first.eval()(x), atol=1e-6)
+    with pytest.raises(ValueError, match="one width"):
+        average_models([first, BlockMapNet(16)])
+
+
+def test_averaging_a_missing_checkpoint_is_a_one_line_error(tmp_path, capsys):
+    missing = tmp_path / "nowhere_fp32.safetensors"
+    out, checkpoint = tmp_path / "out.safetensors", tmp_path / "out_fp32.safetensors"
+    code = train_main(
+        ["--average", str(missing), "--out", str(out), "--checkpoint", str(checkpoint)]
+    )
+    printed = capsys.readouterr().out.strip()
+    assert code == 2 and not out.exists()
+    assert printed.count("\n") == 0 and str(missing) in printed and "not found" in printed
 
 
 def _clip(corrupted: range, count: int = 30) -> list[VideoFrame]:
