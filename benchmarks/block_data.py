@@ -11,9 +11,10 @@ Sources (each one picture, texture or clip; no source is in two splits):
 * the virtual device's menus, player overlay and Sync Test pattern (train negatives);
 * desktop wallpaper photos from Debian packages (``WALLPAPERS``: mate-backgrounds' nature
   photos, plasma-workspace-wallpapers' photographs; validation and test only, fetched on first
-  use by ``benchmarks.debian_packages``), added after the shipped model was trained, so they
-  widen the held-out splits without moving any source between splits; and four renders of
-  dense regular patterns (gnome-backgrounds, ukui-wallpapers; validation only);
+  use by ``benchmarks.debian_packages``), added on 2026-11-28 after the stage-2 weights were
+  trained, so they widen the held-out splits without moving any source between splits; and
+  four renders of dense regular patterns (gnome-backgrounds, ukui-wallpapers; validation only,
+  since 2026-11-29);
 * procedural dense lines, blinds, grilles and weaves (``stripes``, ``stripe_frames``): intact
   training negatives the training script mixes in on request (``--stripe-share``).
 
@@ -196,9 +197,10 @@ STRIPE_KINDS = ("lines", "blinds", "grille", "weave")
 def stripes(seed: int, height: int = 900, width: int = 1600) -> np.ndarray:
     """A procedural BGR picture filled with dense parallel lines, the intact content block
     detectors confuse with damage: ``STRIPE_KINDS[seed % 4]`` (thin lines like leaf veins or
-    corrugation, window blinds, a grille of crossed lines, a basket weave), period 4..28 pixels
-    at any angle, bent by a slow warp (folds, perspective), under uneven light, two colours and
-    sensor noise."""
+    corrugation, window blinds, a grille of crossed lines, a basket weave), a nominal period of
+    4..28 pixels at any angle, bent by a slow warp of up to 120 pixels (folds, perspective) that
+    stretches or squeezes the local period, under uneven light, two colours and sensor noise;
+    ``height`` x ``width`` pixels."""
     rng = np.random.default_rng(seed)
     kind = STRIPE_KINDS[seed % len(STRIPE_KINDS)]
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -242,13 +244,14 @@ def stripes(seed: int, height: int = 900, width: int = 1600) -> np.ndarray:
 def stripe_frames(clips: int, seed: int = 7) -> list[np.ndarray]:
     """Intact training negatives: ``clips`` clips of ``stripes`` pictures (one each, seeds
     ``seed`` onward), panned like any still (``render_clip``), encoded with H.264 or HEVC at
-    CRF 18..44 and decoded; four frames of each, at ``FRAME_SIZE``."""
+    CRF 18..44 and decoded; four frames of each, spread over the clip, at ``FRAME_SIZE``."""
     rng = np.random.default_rng(seed)
     out: list[np.ndarray] = []
     for k in range(clips):
         frames = render_clip([stripes(seed + k)], False, rng, fast=rng.random() < 0.3)
         decoded = encoded_clip(frames, str(rng.choice(CODECS)), int(rng.integers(18, 45)))
-        out += [decoded[i] for i in (0, 8, 16, len(decoded) - 1)]
+        thirds = (0, CLIP_FRAMES // 3, 2 * CLIP_FRAMES // 3, len(decoded) - 1)
+        out += [decoded[min(i, len(decoded) - 1)] for i in thirds]
     return out
 
 

@@ -43,7 +43,6 @@ from detectors.block_model import (
     CELL,
     DEFAULT_WEIGHTS,
     BlockMapNet,
-    BlockModelError,
     load_model,
     save_model,
 )
@@ -135,7 +134,11 @@ def replace_with_negatives(
     rng: np.random.Generator,
 ) -> None:
     """In place: each crop of the batch is, with a pool's share (0..1) as its chance, replaced
-    by a random square of one of that pool's intact pictures and labelled intact."""
+    by a random square of one of that pool's intact pictures and labelled intact. Empty pools
+    and zero shares take nothing; the shares must be >= 0 and sum to at most 1."""
+    shares = [share for _, share in pools]
+    if min(shares, default=0.0) < 0 or sum(shares) > 1:
+        raise ValueError(f"negative pool shares must be >= 0 and sum to at most 1, got {shares}")
     pools = [(pool, share) for pool, share in pools if pool and share > 0]
     if not pools:
         return
@@ -220,6 +223,8 @@ def train(
 def average_models(models: list[BlockMapNet]) -> BlockMapNet:
     """A network whose weights and batch-norm statistics are the uniform mean of ``models``'
     (a "model soup", for models fine-tuned from one checkpoint). All must have the same width."""
+    if not models:
+        raise ValueError("average_models: needs at least one model")
     widths = {model.width for model in models}
     if len(widths) != 1:
         raise ValueError(f"average_models: needs models of one width, got {sorted(widths)}")
@@ -239,7 +244,7 @@ def average_models(models: list[BlockMapNet]) -> BlockMapNet:
 def _write_average(checkpoints: list[Path], out: Path, checkpoint: Path) -> int:
     try:
         model = average_models([load_model(path) for path in checkpoints])
-    except (BlockModelError, ValueError) as error:
+    except ValueError as error:  # BlockModelError included
         print(f"error: {error}")
         return 2
     info = {"train_init": "average of " + ", ".join(path.name for path in checkpoints)}
@@ -286,13 +291,19 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         nargs="+",
         metavar="CHECKPOINT",
-        help="write the weight average of these fp32 checkpoints instead of training",
+        help="write the weight average of these checkpoints (two or more, fp32 ones keep full "
+        "precision) instead of training; only --out and --checkpoint apply",
     )
     args = parser.parse_args(argv)
     if args.average:
+        if len(args.average) < 2:
+            parser.error(f"--average needs two or more checkpoints, got {len(args.average)}")
         return _write_average(args.average, args.out, args.checkpoint)
     if min(args.device_share, args.stripe_share) < 0 or args.device_share + args.stripe_share > 1:
-        parser.error("--device-share and --stripe-share must be >= 0 and sum to at most 1")
+        parser.error(
+            "--device-share and --stripe-share must be >= 0 and sum to at most 1, "
+            f"got {args.device_share} and {args.stripe_share}"
+        )
     if args.stripe_share > 0 and args.stripe_clips < 1:
         parser.error(f"--stripe-clips must be >= 1 with --stripe-share, got {args.stripe_clips}")
     if args.crop % CELL or args.crop > 224:
@@ -344,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_osd_share": str(args.osd_share),
         "train_device_share": str(args.device_share),
         "train_stripe_share": str(args.stripe_share),
+        "train_stripe_clips": str(args.stripe_clips),
+        "train_seed": str(args.seed),
         "train_init": args.init.name if args.init else "none",
     }
     save_model(model.cpu(), args.checkpoint, **info)

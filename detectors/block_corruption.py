@@ -59,8 +59,8 @@ class BlockCorruptionSettings:
     """v1: share of the picture's cells (0..1) that must be corrupted to flag a frame."""
     v2_threshold: float = 0.6
     """v2: frame-head probability (0..1) above which a frame is flagged. 0.6 clears the virtual
-    device's menus, titles and overlays (0.53 at most); the validation split's 1%-FPR threshold is higher and costs
-    most of the recall (benchmarks/results/block_corruption.md)."""
+    device's menus, titles and overlays (0.53 at most); the validation split's 1%-FPR threshold
+    is higher and costs most of the recall (benchmarks/results/block_corruption.md)."""
     flat_level: float = 0.02
     """Luma standard deviation (0..1 of full scale, on the shared thumbnail) below which a frame
     is flat (black, a fade, a uniform fill) and not judged: nothing in it can be told apart from

@@ -191,13 +191,16 @@ def test_negative_pools_replace_crops_by_their_share_and_label_them_intact():
     images, cells, frames = torch.zeros(400, 3, 32, 32), torch.ones(400, 1, 1), torch.ones(400)
     grey, white = np.full((64, 64, 3), 128, np.uint8), np.full((64, 64, 3), 255, np.uint8)
     pools = [([grey], 0.25), ([white], 0.5), ([], 0.2)]  # an empty pool takes nothing
-    replace_with_negatives(images, cells, frames, pools, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    replace_with_negatives(images, cells, frames, pools, rng)
     level = images.mean(dim=(1, 2, 3))
     from_grey, from_white, kept = level == 128 / 255, level == 1.0, level == 0.0
     assert 70 <= int(from_grey.sum()) <= 130 and 160 <= int(from_white.sum()) <= 240
     assert bool((from_grey | from_white | kept).all())
     assert bool((cells[~kept] == 0).all() and (frames[~kept] == 0).all())
     assert bool((cells[kept] == 1).all() and (frames[kept] == 1).all())
+    with pytest.raises(ValueError, match="sum to at most 1, got"):
+        replace_with_negatives(images, cells, frames, [([grey], 0.7), ([white], 0.5)], rng)
 
 
 def test_average_models_is_the_mean_of_their_weights_and_statistics():
@@ -217,13 +220,23 @@ def test_average_models_is_the_mean_of_their_weights_and_statistics():
         assert torch.allclose(alone(x), first.eval()(x), atol=1e-6)
     with pytest.raises(ValueError, match="one width"):
         average_models([first, BlockMapNet(16)])
+    with pytest.raises(ValueError, match="at least one model"):
+        average_models([])
 
 
 def test_averaging_a_missing_checkpoint_is_a_one_line_error(tmp_path, capsys):
     missing = tmp_path / "nowhere_fp32.safetensors"
     out, checkpoint = tmp_path / "out.safetensors", tmp_path / "out_fp32.safetensors"
     code = train_main(
-        ["--average", str(missing), "--out", str(out), "--checkpoint", str(checkpoint)]
+        [
+            "--average",
+            str(missing),
+            str(missing),
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(checkpoint),
+        ]
     )
     printed = capsys.readouterr().out.strip()
     assert code == 2 and not out.exists()
