@@ -250,8 +250,8 @@ def stripe_frames(clips: int, seed: int = 7) -> list[np.ndarray]:
     for k in range(clips):
         frames = render_clip([stripes(seed + k)], False, rng, fast=rng.random() < 0.3)
         decoded = encoded_clip(frames, str(rng.choice(CODECS)), int(rng.integers(18, 45)))
-        thirds = (0, CLIP_FRAMES // 3, 2 * CLIP_FRAMES // 3, len(decoded) - 1)
-        out += [decoded[min(i, len(decoded) - 1)] for i in thirds]
+        n = len(decoded)
+        out += [decoded[i] for i in (0, n // 3, 2 * n // 3, n - 1)]
     return out
 
 

@@ -39,13 +39,7 @@ from benchmarks.block_data import (
     stripe_frames,
     virtual_device_frames,
 )
-from detectors.block_model import (
-    CELL,
-    DEFAULT_WEIGHTS,
-    BlockMapNet,
-    load_model,
-    save_model,
-)
+from detectors.block_model import CELL, DEFAULT_WEIGHTS, BlockMapNet, load_model, save_model
 from detectors.codec_damage import BLOCK
 
 CELL_SHARE = 0.15

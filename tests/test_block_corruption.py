@@ -20,9 +20,7 @@ from benchmarks.train_block_corruption import (
     replace_with_negatives,
     train,
 )
-from benchmarks.train_block_corruption import (
-    main as train_main,
-)
+from benchmarks.train_block_corruption import main as train_main
 from detectors.block_corruption import BlockCorruptionDetector, BlockCorruptionSettings
 from detectors.block_model import (
     BlockMapNet,
