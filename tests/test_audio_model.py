@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from benchmarks.audio_data import RATE, Split, apply_defect, defect_to_content_db, drone
+from benchmarks.train_audio_artifact import clean_tail_loss, train
 from benchmarks.train_audio_artifact import main as train_main
-from benchmarks.train_audio_artifact import train
 from detectors import audio_synthesis as synth
 from detectors.audio_artifact import AudioArtifactDetector, AudioArtifactSettings
 from detectors.audio_model import (
@@ -58,13 +58,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("clean_tail", [0.0, 1.0])
 def test_quick_training_lowers_the_loss_and_the_checkpoint_reloads_identically(
-    tmp_path, one_thread
+    tmp_path, one_thread, clean_tail
 ):
     torch.manual_seed(0)
     data = tiny_split(per_class=4, seed=1)
     model = AudioArtifactNet(width=4, hidden=16)
-    model, losses, summary = train(model, data, None, epochs=10, batch=10, lr=5e-3, log_every=0)
+    model, losses, summary = train(
+        model, data, None, epochs=10, batch=10, lr=5e-3, log_every=0, clean_tail=clean_tail
+    )
     assert summary["steps"] == len(losses) == 20
     assert np.mean(losses[-4:]) < np.mean(losses[:4]) * 0.8, losses
     path = tmp_path / "tiny.safetensors"
@@ -74,6 +77,21 @@ def test_quick_training_lowers_the_loss_and_the_checkpoint_reloads_identically(
     with torch.inference_mode():
         assert torch.equal(model.eval()(x), again(x))
     assert again.config == {"width": 4, "kernel": 3, "hidden": 16}
+
+
+def test_clean_tail_loss_is_the_hardest_clean_quarters_none_loss():
+    logits = torch.tensor(
+        [[3.0, 0.0], [0.0, 0.0], [-2.0, 1.0], [1.0, 0.0], [5.0, 0.0], [0.0, 4.0], [2.0, 0.0]],
+        requires_grad=True,
+    )
+    labels = torch.tensor([0, 0, 0, 0, 0, 1, 0])  # six clean segments: the hardest one counts
+    none_loss = -torch.log_softmax(logits.detach(), dim=1)[:, 0]
+    assert torch.isclose(clean_tail_loss(logits, labels), none_loss[2])
+    clean_tail_loss(logits, labels).backward()
+    assert logits.grad is not None and logits.grad[2].abs().sum() > 0
+    assert logits.grad[[0, 1, 3, 4, 5, 6]].abs().sum() == 0
+    no_clean = clean_tail_loss(logits, torch.ones(7, dtype=torch.long))
+    assert no_clean.item() == 0.0 and no_clean.requires_grad
 
 
 def test_segment_features_tell_mains_hum_from_a_bass_note_and_find_clicks():
