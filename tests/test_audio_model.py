@@ -191,6 +191,12 @@ def test_a_bad_kind_weight_is_named_before_any_data_is_built(value, capsys):
     assert f"{value!r} is not KIND=N (N >= 1)" in capsys.readouterr().err
 
 
+def test_a_negative_clean_tail_weight_is_named_before_any_data_is_built(capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--clean-tail", "-0.5"])
+    assert "--clean-tail must be >= 0, got -0.5" in capsys.readouterr().err
+
+
 def test_settings_are_checked():
     with pytest.raises(SettingsError, match="audio_artifact.hop_s"):
         build_detector("audio_artifact", {"hop_s": 2.0})
